@@ -1,0 +1,79 @@
+//! The command line: one definition for parsing, help and exit codes.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Exit status: everything read, nothing at or above `--fail-on`.
+pub const EXIT_OK: i32 = 0;
+/// Exit status: findings at or above `--fail-on`.
+pub const EXIT_FINDINGS: i32 = 1;
+/// Exit status: the run failed (bad arguments, unreadable output, …).
+pub const EXIT_ERROR: i32 = 2;
+/// Exit status: the run finished but some input could not be read in full
+/// (corrupt gzip, unreadable or unrecognised file); see the summary.
+pub const EXIT_INCOMPLETE: i32 = 3;
+
+const EXIT_CODES: &str = "Exit status: 0 all input read and no finding at or above --fail-on; \
+1 findings at or above --fail-on; 2 error; 3 some input was incomplete \
+(corrupt, unreadable or unrecognised files; named in the summary).";
+
+/// Audit ALB sticky sessions behind CloudFront from both services' access logs.
+#[derive(Debug, Parser)]
+#[command(name = "stickyaudit", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse CloudFront and ALB logs and report how every line was accounted for.
+    ///
+    /// Sources are files, directories (read recursively) and glob patterns, in
+    /// any mix; gzip is detected by content. Each file's family is detected
+    /// from its content unless forced with --cloudfront/--alb.
+    ///
+    /// Example: stickyaudit parse samples/ --out parsed/
+    #[command(after_help = EXIT_CODES)]
+    Parse(ParseArgs),
+    /// Write a realistic, deterministic CloudFront + ALB data set with ground truth.
+    Generate(crate::r#gen::GenerateArgs),
+}
+
+/// Inputs and parse settings shared by every command that reads logs.
+#[derive(Debug, Clone, Args)]
+pub struct InputArgs {
+    /// Log files, directories or globs of either family.
+    pub sources: Vec<String>,
+    /// Treat these sources as CloudFront logs.
+    #[arg(long = "cloudfront", value_name = "PATH")]
+    pub cloudfront: Vec<String>,
+    /// Treat these sources as ALB access logs.
+    #[arg(long = "alb", value_name = "PATH")]
+    pub alb: Vec<String>,
+    /// Session cookie name (repeatable; replaces the default list).
+    #[arg(long = "session-cookie", value_name = "NAME")]
+    pub session_cookies: Vec<String>,
+    /// Keep session cookie values in clear in reports (off: keyed hashes).
+    #[arg(long)]
+    pub reveal_cookies: bool,
+    /// Key for the hashes that replace cookie values; set it to get the same
+    /// session ids across runs (default: a random key per run).
+    #[arg(long, env = "STICKYAUDIT_HASH_KEY", hide_env_values = true)]
+    pub hash_key: Option<String>,
+    /// Lines longer than this many bytes are rejected as `line_too_long`.
+    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+    pub max_line_bytes: usize,
+    /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ParseArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Write cloudfront/alb tables (Parquet and CSV) and parse_health.csv here.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}

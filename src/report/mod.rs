@@ -1,0 +1,82 @@
+//! Everything that leaves the program for a person or a spreadsheet: CSV
+//! that cannot inject formulas, terminal text that cannot carry escape
+//! sequences, and the parse-health summary.
+
+pub mod health;
+
+use std::borrow::Cow;
+use std::io::Write;
+
+/// Makes log-derived text safe for a terminal: control characters (C0, DEL,
+/// C1, including ESC) are shown as `\xNN` / `\u{..}` instead of being sent.
+pub fn terminal_safe(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if is_control(c) {
+            if (c as u32) < 0x100 {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            } else {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn is_control(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Makes a text cell safe to open in a spreadsheet: a value that a
+/// spreadsheet would read as a formula (leading `=`, `+`, `-`, `@`, tab or
+/// carriage return) gets a leading `'`. Apply to text from logs, not to
+/// numbers the program formatted itself.
+pub fn spreadsheet_safe(text: &str) -> Cow<'_, str> {
+    match text.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\n') => Cow::Owned(format!("'{text}")),
+        _ => Cow::Borrowed(text),
+    }
+}
+
+/// A CSV writer for report files.
+pub fn csv_writer(path: &std::path::Path) -> std::io::Result<csv::Writer<std::fs::File>> {
+    let file = std::fs::File::create(path)?;
+    Ok(csv::WriterBuilder::new().from_writer(file))
+}
+
+/// Writes to stdout, treating a closed pipe as success (`| head`).
+pub fn print_stdout(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_sequences_never_reach_the_terminal() {
+        assert_eq!(terminal_safe("ok"), "ok");
+        assert_eq!(terminal_safe("a\x1b[31mred"), "a\\x1b[31mred");
+        assert_eq!(terminal_safe("bell\x07\u{9b}"), "bell\\x07\\x9b");
+        assert_eq!(terminal_safe("rtl\u{202e}x"), "rtl\\u{202e}x");
+    }
+
+    #[test]
+    fn formula_like_cells_are_neutralised() {
+        assert_eq!(spreadsheet_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(spreadsheet_safe("+1"), "'+1");
+        assert_eq!(spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(spreadsheet_safe("/index.html"), "/index.html");
+        assert_eq!(spreadsheet_safe(""), "");
+    }
+}

@@ -1,0 +1,361 @@
+//! Column storage shared by both tables: dictionary-encoded strings, a plain
+//! byte arena for unique values, and nullable numbers with a sentinel.
+//!
+//! Repeated strings (edges, user agents, hosts, targets) are stored once per
+//! column; rows hold 4-byte ids. Id 0 is always null, so a freshly pushed
+//! null costs one `u32` and no lookup.
+
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
+use std::hash::BuildHasher;
+
+/// Strings stored once, addressed by dense `u32` ids. Id 0 is null.
+#[derive(Debug, Clone)]
+pub struct Dict {
+    table: HashTable<u32>,
+    ends: Vec<usize>,
+    text: String,
+}
+
+impl Default for Dict {
+    fn default() -> Self {
+        Dict {
+            table: HashTable::new(),
+            ends: vec![0],
+            text: String::new(),
+        }
+    }
+}
+
+fn hash_bytes(bytes: &[u8]) -> u64 {
+    FxBuildHasher.hash_one(bytes)
+}
+
+impl Dict {
+    /// Number of ids handed out, null included.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.len() == 1
+    }
+
+    /// The string behind `id`; `None` for the null id.
+    pub fn get(&self, id: u32) -> Option<&str> {
+        let id = id as usize;
+        if id == 0 || id >= self.ends.len() {
+            return None;
+        }
+        Some(&self.text[self.ends[id - 1]..self.ends[id]])
+    }
+
+    /// The id of `value`, adding it when new. Bytes that are not UTF-8 are
+    /// stored with replacement characters; the lookup key stays the raw bytes.
+    pub fn intern(&mut self, value: &[u8]) -> u32 {
+        let hash = hash_bytes(value);
+        let (ends, text) = (&self.ends, &self.text);
+        let slice = |id: u32| &text.as_bytes()[ends[id as usize - 1]..ends[id as usize]];
+        if let Some(&id) = self.table.find(hash, |&id| slice(id) == value) {
+            return id;
+        }
+        self.insert_new(hash, value)
+    }
+
+    #[cold]
+    fn insert_new(&mut self, hash: u64, value: &[u8]) -> u32 {
+        let id = self.ends.len() as u32;
+        match std::str::from_utf8(value) {
+            Ok(s) => self.text.push_str(s),
+            Err(_) => self.text.push_str(&String::from_utf8_lossy(value)),
+        }
+        self.ends.push(self.text.len());
+        let (ends, text) = (&self.ends, &self.text);
+        self.table.insert_unique(hash, id, |&id| {
+            hash_bytes(&text.as_bytes()[ends[id as usize - 1]..ends[id as usize]])
+        });
+        id
+    }
+
+    /// Looks `value` up without adding it.
+    pub fn find(&self, value: &str) -> Option<u32> {
+        let hash = hash_bytes(value.as_bytes());
+        self.table
+            .find(hash, |&id| self.get(id) == Some(value))
+            .copied()
+    }
+
+    /// Iterates `(id, string)` over every non-null entry.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &str)> {
+        (1..self.ends.len() as u32).map(move |id| (id, self.get(id).unwrap_or_default()))
+    }
+
+    /// Bytes held by this dictionary (text, offsets and hash table).
+    pub fn heap_bytes(&self) -> usize {
+        self.text.capacity() + self.ends.capacity() * 8 + self.table.capacity() * 5
+    }
+}
+
+/// A dictionary-encoded string column.
+#[derive(Debug, Clone, Default)]
+pub struct StrColumn {
+    pub ids: Vec<u32>,
+    pub dict: Dict,
+}
+
+impl StrColumn {
+    pub fn push(&mut self, value: Option<&[u8]>) {
+        let id = match value {
+            Some(v) => self.dict.intern(v),
+            None => 0,
+        };
+        self.ids.push(id);
+    }
+
+    pub fn push_null(&mut self) {
+        self.ids.push(0);
+    }
+
+    pub fn get(&self, row: usize) -> Option<&str> {
+        self.dict.get(self.ids[row])
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Moves `other`'s rows to the end of `self`, re-mapping its ids.
+    pub fn append(&mut self, other: StrColumn) {
+        let remap: Vec<u32> = std::iter::once(0)
+            .chain(
+                other
+                    .dict
+                    .iter()
+                    .map(|(_, s)| self.dict.intern(s.as_bytes())),
+            )
+            .collect();
+        self.ids
+            .extend(other.ids.iter().map(|&id| remap[id as usize]));
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        self.ids.capacity() * 4 + self.dict.heap_bytes()
+    }
+}
+
+/// Unique strings (request ids, trace roots) in one arena, no dictionary.
+#[derive(Debug, Clone, Default)]
+pub struct ArenaColumn {
+    ends: Vec<u64>,
+    text: String,
+    /// Set when at least one row is null; nulls are stored as empty strings.
+    nulls: Vec<u64>,
+}
+
+impl ArenaColumn {
+    pub fn push(&mut self, value: Option<&[u8]>) {
+        match value {
+            Some(v) => match std::str::from_utf8(v) {
+                Ok(s) => self.text.push_str(s),
+                Err(_) => self.text.push_str(&String::from_utf8_lossy(v)),
+            },
+            None => self.nulls.push(self.ends.len() as u64),
+        }
+        self.ends.push(self.text.len() as u64);
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    pub fn get(&self, row: usize) -> Option<&str> {
+        let start = if row == 0 { 0 } else { self.ends[row - 1] } as usize;
+        let end = self.ends[row] as usize;
+        if start == end && self.nulls.binary_search(&(row as u64)).is_ok() {
+            return None;
+        }
+        Some(&self.text[start..end])
+    }
+
+    pub fn append(&mut self, other: ArenaColumn) {
+        let base_row = self.ends.len() as u64;
+        let base_text = self.text.len() as u64;
+        self.text.push_str(&other.text);
+        self.ends.extend(other.ends.iter().map(|e| e + base_text));
+        self.nulls.extend(other.nulls.iter().map(|r| r + base_row));
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        self.text.capacity() + self.ends.capacity() * 8 + self.nulls.capacity() * 8
+    }
+}
+
+/// A number type with a value reserved for null.
+pub trait Nullable: Copy + PartialEq + std::fmt::Debug + Default {
+    const NULL: Self;
+}
+
+impl Nullable for u16 {
+    const NULL: Self = u16::MAX;
+}
+impl Nullable for u32 {
+    const NULL: Self = u32::MAX;
+}
+impl Nullable for i32 {
+    const NULL: Self = i32::MIN;
+}
+impl Nullable for u64 {
+    const NULL: Self = u64::MAX;
+}
+impl Nullable for i64 {
+    const NULL: Self = i64::MIN;
+}
+
+/// A nullable number column. Columns that are null on every row so far hold
+/// no storage at all (many CloudFront and ALB fields are rarely set).
+#[derive(Debug, Clone)]
+pub struct NumColumn<T: Nullable> {
+    values: Vec<T>,
+    len: usize,
+}
+
+impl<T: Nullable> Default for NumColumn<T> {
+    fn default() -> Self {
+        NumColumn {
+            values: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T: Nullable> NumColumn<T> {
+    pub fn push(&mut self, value: Option<T>) {
+        match value {
+            Some(v) if v != T::NULL => {
+                if self.values.len() < self.len {
+                    self.values.resize(self.len, T::NULL);
+                }
+                self.values.push(v);
+            }
+            _ => {
+                if !self.values.is_empty() {
+                    self.values.push(T::NULL);
+                }
+            }
+        }
+        self.len += 1;
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn get(&self, row: usize) -> Option<T> {
+        match self.values.get(row) {
+            Some(&v) if v != T::NULL => Some(v),
+            _ => None,
+        }
+    }
+
+    /// True when no row holds a value.
+    pub fn all_null(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    pub fn append(&mut self, other: NumColumn<T>) {
+        if !other.values.is_empty() {
+            self.values.resize(self.len, T::NULL);
+            self.values.extend_from_slice(&other.values);
+            self.values.resize(self.len + other.len, T::NULL);
+        }
+        self.len += other.len;
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        self.values.capacity() * std::mem::size_of::<T>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dict_stores_each_string_once_and_null_is_zero() {
+        let mut col = StrColumn::default();
+        col.push(Some(b"LAX1"));
+        col.push(None);
+        col.push(Some(b"LAX1"));
+        col.push(Some(b"SEA19-C1"));
+        assert_eq!(col.ids, vec![1, 0, 1, 2]);
+        assert_eq!(col.get(3), Some("SEA19-C1"));
+        assert_eq!(col.get(1), None);
+        assert_eq!(col.dict.find("LAX1"), Some(1));
+    }
+
+    #[test]
+    fn append_remaps_ids_of_the_other_dictionary() {
+        let mut a = StrColumn::default();
+        a.push(Some(b"x"));
+        let mut b = StrColumn::default();
+        b.push(Some(b"y"));
+        b.push(Some(b"x"));
+        b.push(None);
+        a.append(b);
+        let got: Vec<_> = (0..a.len()).map(|i| a.get(i)).collect();
+        assert_eq!(got, vec![Some("x"), Some("y"), Some("x"), None]);
+    }
+
+    #[test]
+    fn invalid_utf8_is_stored_with_replacement() {
+        let mut col = StrColumn::default();
+        col.push(Some(b"a\xffb"));
+        assert_eq!(col.get(0), Some("a\u{fffd}b"));
+    }
+
+    #[test]
+    fn arena_keeps_nulls_apart_from_empty_strings() {
+        let mut a = ArenaColumn::default();
+        a.push(Some(b"id1"));
+        a.push(None);
+        a.push(Some(b""));
+        let mut b = ArenaColumn::default();
+        b.push(None);
+        b.push(Some(b"id2"));
+        a.append(b);
+        let got: Vec<_> = (0..a.len()).map(|i| a.get(i)).collect();
+        assert_eq!(got, vec![Some("id1"), None, Some(""), None, Some("id2")]);
+    }
+
+    #[test]
+    fn num_column_is_lazy_until_a_value_arrives() {
+        let mut c: NumColumn<u64> = NumColumn::default();
+        c.push(None);
+        c.push(None);
+        assert!(c.all_null());
+        c.push(Some(7));
+        let mut d: NumColumn<u64> = NumColumn::default();
+        d.push(None);
+        d.push(Some(9));
+        c.append(d);
+        let got: Vec<_> = (0..c.len()).map(|i| c.get(i)).collect();
+        assert_eq!(got, vec![None, None, Some(7), None, Some(9)]);
+        let mut e: NumColumn<u64> = NumColumn::default();
+        e.push(None);
+        c.append(e);
+        assert_eq!(c.len(), 6);
+        assert_eq!(c.get(5), None);
+    }
+}
