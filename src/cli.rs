@@ -67,6 +67,39 @@ pub struct InputArgs {
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub s3: S3Args,
+}
+
+/// Reading `s3://bucket/prefix` sources and limiting a run to a window.
+#[derive(Debug, Clone, Default, Args)]
+pub struct S3Args {
+    /// Only records (and S3 objects that can hold records) at or after this
+    /// time: RFC 3339 (`2026-11-30T10:00:00Z`) or relative (`2h`, `30m`, `1d`).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only records before this time (same forms as --since).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// AWS profile for S3 sources.
+    #[arg(long, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// AWS region for S3 sources.
+    #[arg(long, env = "AWS_REGION")]
+    pub region: Option<String>,
+    /// S3-compatible endpoint (path-style addressing), e.g. http://127.0.0.1:5000.
+    #[arg(long, env = "AWS_ENDPOINT_URL_S3", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Keep fetched S3 objects here and reuse them on later runs.
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Record processed S3 objects (key, ETag, size) here and skip them on
+    /// reruns, for idempotent scheduled scans.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// S3 requests in flight at once.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub s3_concurrency: usize,
 }
 
 #[derive(Debug, Args)]

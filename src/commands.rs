@@ -5,10 +5,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::hash::{BuildHasher, Hasher};
 use std::io::IsTerminal;
 use stickyaudit::cli::{EXIT_INCOMPLETE, EXIT_OK, InputArgs, ParseArgs};
-use stickyaudit::parse::{Family, ParseOptions};
+use stickyaudit::parse::ParseOptions;
 use stickyaudit::report::{self, health};
+use stickyaudit::source::Input;
+use stickyaudit::source::collect::{Collected, collect};
 use stickyaudit::source::ingest::{IngestOptions, Parsed, ingest};
-use stickyaudit::source::{Input, expand_local};
 use stickyaudit::table::export;
 
 fn hash_key(given: Option<&str>) -> [u64; 2] {
@@ -42,24 +43,6 @@ fn parse_options(args: &InputArgs) -> ParseOptions {
     opts
 }
 
-fn collect_inputs(args: &InputArgs) -> anyhow::Result<Vec<Input>> {
-    let mut inputs = Vec::new();
-    let groups = [
-        (&args.sources, None),
-        (&args.cloudfront, Some(Family::CloudFront)),
-        (&args.alb, Some(Family::Alb)),
-    ];
-    for (list, forced) in groups {
-        for arg in list {
-            inputs.extend(expand_local(arg, forced)?);
-        }
-    }
-    if inputs.is_empty() {
-        anyhow::bail!("no input given (hint: pass log files, directories or globs)");
-    }
-    Ok(inputs)
-}
-
 fn progress_bar(quiet: bool, inputs: &[Input]) -> ProgressBar {
     if quiet || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
@@ -76,16 +59,18 @@ fn progress_bar(quiet: bool, inputs: &[Input]) -> ProgressBar {
 }
 
 /// Reads and parses every input of `args`.
-pub fn load(args: &InputArgs) -> anyhow::Result<Parsed> {
-    let inputs = collect_inputs(args)?;
+pub fn load(args: &InputArgs) -> anyhow::Result<(Parsed, Collected)> {
+    let collected = collect(args)?;
+    let mut parse = parse_options(args);
+    parse.window = collected.window;
     let opts = IngestOptions {
-        parse: parse_options(args),
+        parse,
         ..IngestOptions::default()
     };
-    let bar = progress_bar(args.quiet, &inputs);
-    let parsed = ingest(&inputs, &opts, &bar);
+    let bar = progress_bar(args.quiet, &collected.inputs);
+    let parsed = ingest(&collected.inputs, &opts, &bar);
     bar.finish_and_clear();
-    Ok(parsed)
+    Ok((parsed, collected))
 }
 
 pub fn write_tables(parsed: &Parsed, dir: &std::path::Path) -> anyhow::Result<()> {
@@ -111,8 +96,13 @@ pub fn write_tables(parsed: &Parsed, dir: &std::path::Path) -> anyhow::Result<()
 }
 
 pub fn parse(args: &ParseArgs) -> anyhow::Result<i32> {
-    let parsed = load(&args.input)?;
-    report::print_stdout(&health::summary_text(&parsed))?;
+    let (parsed, collected) = load(&args.input)?;
+    let mut text = health::summary_text(&parsed);
+    for note in &collected.notes {
+        text.push_str(&report::terminal_safe(note));
+        text.push('\n');
+    }
+    report::print_stdout(&text)?;
     if let Some(dir) = &args.out {
         write_tables(&parsed, dir)?;
     }

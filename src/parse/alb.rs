@@ -182,6 +182,7 @@ pub fn parse_chunk(
     first_line: u64,
     source: u32,
     ends_truncated: bool,
+    window: &crate::source::window::Window,
 ) -> (AlbTable, LineStats) {
     let mut table = AlbTable::default();
     let mut stats = LineStats::default();
@@ -191,7 +192,7 @@ pub fn parse_chunk(
             stats.headers += 1;
             return;
         }
-        match parse_line(line, no, source, &mut table) {
+        match parse_line(line, no, source, &mut table, window) {
             Ok((micros, total)) => {
                 stats.parsed += 1;
                 stats.saw_time(micros);
@@ -219,6 +220,7 @@ fn parse_line(
     no: u64,
     source: u32,
     table: &mut AlbTable,
+    window: &crate::source::window::Window,
 ) -> Result<(i64, usize), Reject> {
     let mut t: Tokens<'_> = [&[]; MAX_TOKENS];
     let total = tokenize(line, &mut t)?;
@@ -230,6 +232,9 @@ fn parse_line(
     }
     let field = |i: usize| if i < total { dash_is_none(t[i]) } else { None };
     let time = parse_iso_micros(t[1]).ok_or(Reject::BadValue("time"))?;
+    if !window.contains(time) {
+        return Err(Reject::OutsideWindow);
+    }
     let (client_ip, client_port) = split_host_port(t[3]);
     let (target_ip, target_port) = split_host_port(t[4]);
     let rpt = micros_or_null(t[5], "request_processing_time")?;
@@ -312,7 +317,7 @@ mod tests {
     const DOC_HTTP: &str = r#"http 2018-07-02T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817 10.0.0.1:80 0.000 0.001 0.000 200 200 34 366 "GET http://www.example.com:80/ HTTP/1.1" "curl/7.46.0" - - arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 "Root=1-58337262-36d228ad5d99923122bbe354" "-" "-" 0 2018-07-02T22:22:48.364000Z "forward" "-" "-" 10.0.0.1:80 200 "-" "-""#;
 
     fn parse(text: &str) -> (AlbTable, LineStats) {
-        parse_chunk(text.as_bytes(), 1, 0, false)
+        parse_chunk(text.as_bytes(), 1, 0, false, &Default::default())
     }
 
     #[test]

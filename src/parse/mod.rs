@@ -56,6 +56,9 @@ pub enum Reject {
     NoFieldsHeader,
     /// A CloudFront v2 JSON line that is not a JSON object of strings.
     BadJson,
+    /// A valid record outside the run's `--since`/`--until` window. Counted
+    /// as filtered, not as rejected.
+    OutsideWindow,
 }
 
 impl fmt::Display for Reject {
@@ -70,6 +73,7 @@ impl fmt::Display for Reject {
             Reject::TruncatedLine => f.write_str("truncated_line"),
             Reject::NoFieldsHeader => f.write_str("no_fields_header"),
             Reject::BadJson => f.write_str("bad_json"),
+            Reject::OutsideWindow => f.write_str("outside_window"),
         }
     }
 }
@@ -96,6 +100,8 @@ pub struct LineStats {
     /// Empty lines (after removing a `\r`); counted with the skipped lines.
     pub blank: u64,
     pub rejected: BTreeMap<Reject, u64>,
+    /// Valid records outside the run's time window.
+    pub filtered: u64,
     pub samples: Vec<RejectSample>,
     /// Lines with more fields than their layout names (kept, not rejected).
     pub extra_fields: u64,
@@ -123,10 +129,14 @@ impl LineStats {
 
     /// The invariant every run must keep.
     pub fn balances(&self) -> bool {
-        self.lines_read == self.parsed + self.rejected_total() + self.skipped()
+        self.lines_read == self.parsed + self.filtered + self.rejected_total() + self.skipped()
     }
 
     pub fn reject(&mut self, reason: Reject, line: u64, raw: &[u8]) {
+        if reason == Reject::OutsideWindow {
+            self.filtered += 1;
+            return;
+        }
         let count = self.rejected.entry(reason).or_insert(0);
         *count += 1;
         if *count as usize <= SAMPLES_PER_REASON {
@@ -150,6 +160,7 @@ impl LineStats {
         self.parsed += other.parsed;
         self.headers += other.headers;
         self.blank += other.blank;
+        self.filtered += other.filtered;
         for (reason, n) in other.rejected {
             *self.rejected.entry(reason).or_insert(0) += n;
         }
@@ -185,6 +196,8 @@ pub struct ParseOptions {
     pub reveal_cookies: bool,
     /// Lines longer than this are rejected (`line_too_long`).
     pub max_line_bytes: usize,
+    /// Records outside this window are counted as filtered, not kept.
+    pub window: crate::source::window::Window,
 }
 
 /// Session cookie names recognised when none are configured.
@@ -212,6 +225,7 @@ impl Default for ParseOptions {
             hash_key: [0x5eed_0f_57_1c_c1_au64, 0x0a0d_17_5e_55_10_4eu64],
             reveal_cookies: false,
             max_line_bytes: 1 << 20,
+            window: Default::default(),
         }
     }
 }

@@ -145,12 +145,17 @@ pub fn summary_text(parsed: &Parsed) -> String {
         let t = parsed.totals(family);
         let _ = writeln!(
             out,
-            "{family}: {} files, {} lines read = {} parsed + {} rejected + {} skipped (headers/blank)",
+            "{family}: {} files, {} lines read = {} parsed + {} rejected + {} skipped (headers/blank){}",
             files.len(),
             t.lines_read,
             t.parsed,
             t.rejected_total(),
-            t.skipped()
+            t.skipped(),
+            if t.filtered > 0 {
+                format!(" + {} outside the time window", t.filtered)
+            } else {
+                String::new()
+            }
         );
         let _ = writeln!(out, "  time range: {}", time_range(&t));
         for (reason, n) in &t.rejected {
@@ -245,6 +250,7 @@ pub fn write_csv(parsed: &Parsed, path: &Path) -> anyhow::Result<()> {
         "parsed",
         "rejected",
         "skipped",
+        "outside_window",
         "rejected_by_reason",
         "extra_field_lines",
         "trailing_empty_lines",
@@ -275,6 +281,7 @@ pub fn write_csv(parsed: &Parsed, path: &Path) -> anyhow::Result<()> {
             &s.parsed.to_string(),
             &s.rejected_total().to_string(),
             &s.skipped().to_string(),
+            &s.filtered.to_string(),
             &reasons.join(";"),
             &s.extra_fields.to_string(),
             &s.trailing_empty.to_string(),

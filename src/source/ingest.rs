@@ -505,8 +505,13 @@ fn parse_chunk(format: Format, chunk: Chunk, source: u32, opts: &ParseOptions) -
             ChunkOut::Cf(t, s)
         }
         Format::Alb => {
-            let (t, s) =
-                alb::parse_chunk(&chunk.data, chunk.first_line, source, chunk.ends_truncated);
+            let (t, s) = alb::parse_chunk(
+                &chunk.data,
+                chunk.first_line,
+                source,
+                chunk.ends_truncated,
+                &opts.window,
+            );
             ChunkOut::Alb(t, s)
         }
     }

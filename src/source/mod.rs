@@ -2,7 +2,9 @@
 //! objects, see [`s3`]), opened as plain text or gzip by their magic bytes,
 //! and the family each file holds, detected from its content.
 
+pub mod collect;
 pub mod ingest;
+pub mod window;
 
 use crate::parse::Family;
 use crate::parse::alb::looks_like_alb;

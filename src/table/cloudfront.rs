@@ -221,6 +221,9 @@ impl CfTable {
                 ((days * 86_400 + secs) * 1000, false)
             }
         };
+        if !opts.window.contains(time_ms * 1000) {
+            return Err(Reject::OutsideWindow);
+        }
         let status = match cell(cells, F::Status) {
             None => None,
             Some(v) => Some(
