@@ -36,6 +36,21 @@ pub enum Command {
     /// Example: stickyaudit parse samples/ --out parsed/
     #[command(after_help = EXIT_CODES)]
     Parse(ParseArgs),
+    /// Join CloudFront to ALB, rebuild sessions and report stickiness failures.
+    ///
+    /// Reads both log families (files, directories, globs, s3:// prefixes),
+    /// joins every CloudFront request that reached the origin with its ALB
+    /// record, rebuilds each viewer's session path and reports target flips
+    /// with their cause, stickiness cookies never delivered, and cache hits
+    /// that should have gone to the origin.
+    ///
+    /// Example: stickyaudit scan samples/ --out report/ --fail-on high
+    #[command(after_help = EXIT_CODES)]
+    Scan(ScanArgs),
+    /// Print one session's path, from the session_paths.csv of a scan report.
+    ///
+    /// Example: stickyaudit session s3f9a0c1d2e4b5a67 --report report/
+    Session(SessionArgs),
     /// Write a realistic, deterministic CloudFront + ALB data set with ground truth.
     Generate(crate::r#gen::GenerateArgs),
 }
@@ -109,4 +124,55 @@ pub struct ParseArgs {
     /// Write cloudfront/alb tables (Parquet and CSV) and parse_health.csv here.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Write the report files (findings.csv, joins.csv, … summary.json) here.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Exit with status 1 when a finding reaches this severity.
+    #[arg(long, value_name = "SEVERITY", value_parser = ["low", "medium", "high"])]
+    pub fail_on: Option<String>,
+    /// Print the summary as JSON on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Custom X-Amzn-Trace-Id field holding the CloudFront request id
+    /// (found automatically when not given).
+    #[arg(long, value_name = "NAME")]
+    pub trace_field: Option<String>,
+    /// Cache behavior path pattern, in CloudFront's precedence order
+    /// (repeatable; without any, behaviors are taken from the logs or
+    /// inferred from the URL).
+    #[arg(long = "behavior", value_name = "PATTERN")]
+    pub behaviors: Vec<String>,
+    /// Behavior pattern whose requests must always reach the origin.
+    #[arg(long = "dynamic", value_name = "PATTERN")]
+    pub dynamic: Vec<String>,
+    /// Behavior pattern that serves static assets (never session-bound).
+    #[arg(long = "static", value_name = "PATTERN")]
+    pub static_patterns: Vec<String>,
+    /// Idle gap that splits a viewer's requests into sessions.
+    #[arg(long, default_value = "30m", value_name = "DURATION")]
+    pub idle_gap: String,
+    /// ALB stickiness duration (stickiness.lb_cookie.duration_seconds).
+    #[arg(long, default_value = "1d", value_name = "DURATION")]
+    pub stickiness_duration: String,
+    /// Print this session's path as a timeline.
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
+    /// Which sessions' paths to write to session_paths.csv.
+    #[arg(long, value_enum, default_value = "findings")]
+    pub paths: crate::report::scan::PathScope,
+}
+
+#[derive(Debug, Args)]
+pub struct SessionArgs {
+    /// Session id, as in findings.csv or sessions.csv.
+    pub id: String,
+    /// The --out directory of a scan.
+    #[arg(long, default_value = "report", value_name = "DIR")]
+    pub report: PathBuf,
 }

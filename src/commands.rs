@@ -4,7 +4,9 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::hash::{BuildHasher, Hasher};
 use std::io::IsTerminal;
-use stickyaudit::cli::{EXIT_INCOMPLETE, EXIT_OK, InputArgs, ParseArgs};
+use stickyaudit::cli::{
+    EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, InputArgs, ParseArgs, ScanArgs, SessionArgs,
+};
 use stickyaudit::parse::ParseOptions;
 use stickyaudit::report::{self, health};
 use stickyaudit::source::Input;
@@ -111,4 +113,111 @@ pub fn parse(args: &ParseArgs) -> anyhow::Result<i32> {
     } else {
         EXIT_OK
     })
+}
+
+fn duration_us(text: &str, flag: &str) -> anyhow::Result<i64> {
+    stickyaudit::source::window::parse_duration(text)
+        .map(|s| s * 1_000_000)
+        .with_context(|| format!("{flag} `{text}` is not a duration (hint: `30m`, `2h`, `1d`)"))
+}
+
+pub fn scan(args: &ScanArgs) -> anyhow::Result<i32> {
+    use stickyaudit::report::scan as out;
+    use stickyaudit::scan::ScanConfig;
+    let mut config = ScanConfig::default();
+    config.behavior.patterns = args.behaviors.clone();
+    config.behavior.dynamic = args.dynamic.clone();
+    config.behavior.static_patterns = args.static_patterns.clone();
+    config.join.trace_field = args.trace_field.clone();
+    config.session.idle_gap_us = duration_us(&args.idle_gap, "--idle-gap")?;
+    config.detect.stickiness_us = duration_us(&args.stickiness_duration, "--stickiness-duration")?;
+    let (parsed, collected) = load(&args.input)?;
+    config.session.hash_key = parse_options(&args.input).hash_key;
+    let result = stickyaudit::scan::run(&parsed, &config);
+    if args.json {
+        let summary = serde_json::json!({
+            "totals": out::totals(&parsed, &result),
+            "behaviors": out::behavior_rows(&parsed, &result),
+            "incomplete_input": parsed.incomplete(),
+            "notes": collected.notes,
+        });
+        report::print_stdout(&(serde_json::to_string_pretty(&summary)? + "\n"))?;
+    } else {
+        let mut text = out::summary_text(&parsed, &result);
+        for note in &collected.notes {
+            text.push_str(&report::terminal_safe(note));
+            text.push('\n');
+        }
+        report::print_stdout(&text)?;
+    }
+    if let Some(id) = &args.session {
+        let Some(s) = result.sessions.list.iter().position(|s| &s.id == id) else {
+            anyhow::bail!(
+                "no session `{id}` in this scan (hint: ids come from findings.csv or sessions.csv of a run with the same --hash-key)"
+            );
+        };
+        let rows: Vec<Vec<String>> = result
+            .sessions
+            .rows(s)
+            .iter()
+            .enumerate()
+            .map(|(i, &r)| out::path_cells(&parsed, &result, s, i + 1, r as usize))
+            .collect();
+        report::print_stdout(&out::render_path(&rows))?;
+    }
+    if let Some(dir) = &args.out {
+        out::write_all(&parsed, &result, &collected.notes, args.paths, dir)?;
+    }
+    let fail_on = args
+        .fail_on
+        .as_deref()
+        .and_then(stickyaudit::detect::Severity::parse);
+    Ok(match fail_on {
+        Some(level) if out::reaches(&result, level) => EXIT_FINDINGS,
+        _ if parsed.incomplete() => EXIT_INCOMPLETE,
+        _ => EXIT_OK,
+    })
+}
+
+pub fn session(args: &SessionArgs) -> anyhow::Result<i32> {
+    let path = args.report.join("session_paths.csv");
+    let mut reader = csv::Reader::from_path(&path).with_context(|| {
+        format!(
+            "cannot read `{}` (hint: run `stickyaudit scan … --out {}` first)",
+            path.display(),
+            args.report.display()
+        )
+    })?;
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record =
+            record.with_context(|| format!("`{}` is not a session_paths.csv", path.display()))?;
+        if record.get(0) == Some(args.id.as_str()) {
+            rows.push(
+                record
+                    .iter()
+                    .map(|c| {
+                        c.strip_prefix('\'')
+                            .filter(|_| {
+                                c.starts_with("'=")
+                                    || c.starts_with("'+")
+                                    || c.starts_with("'-")
+                                    || c.starts_with("'@")
+                            })
+                            .unwrap_or(c)
+                            .to_string()
+                    })
+                    .collect::<Vec<_>>(),
+            );
+        }
+    }
+    if rows.is_empty() {
+        anyhow::bail!(
+            "no session `{}` in `{}` (hint: scan with --paths all to keep every session's path)",
+            args.id,
+            path.display()
+        );
+    }
+    report::print_stdout(&stickyaudit::report::scan::render_path(&rows))?;
+    Ok(EXIT_OK)
 }

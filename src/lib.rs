@@ -10,10 +10,12 @@
 //! - [`report`]: spreadsheet-safe CSV, terminal-safe text, the parse summary.
 
 pub mod cli;
+pub mod detect;
 pub mod r#gen;
 pub mod join;
 pub mod parse;
 pub mod report;
+pub mod scan;
 pub mod session;
 pub mod source;
 pub mod table;

@@ -7,6 +7,8 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Parse(args) => commands::parse(&args),
+        Command::Scan(args) => commands::scan(&args),
+        Command::Session(args) => commands::session(&args),
         Command::Generate(args) => stickyaudit::r#gen::run(&args).map(|()| 0),
     };
     match result {

@@ -332,7 +332,17 @@ fn write_never_delivered(
             .count();
         let presented = reqs.iter().any(|&i| w.reqs[i as usize].token != 0);
         if sticky_origin >= 2 && !presented {
-            out.write_record([sessions.names[s].as_str(), &w.request_id(reqs[0] as usize)])?;
+            // The issue defines the finding's request as the session's first
+            // origin request.
+            let first_origin = reqs
+                .iter()
+                .copied()
+                .find(|&i| w.reqs[i as usize].has(F_ORIGIN))
+                .unwrap_or(reqs[0]);
+            out.write_record([
+                sessions.names[s].as_str(),
+                &w.request_id(first_origin as usize),
+            ])?;
             counts.never_delivered += 1;
         }
     }

@@ -3,6 +3,7 @@
 //! sequences, and the parse-health summary.
 
 pub mod health;
+pub mod scan;
 
 use std::borrow::Cow;
 use std::io::Write;

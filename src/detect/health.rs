@@ -1,0 +1,104 @@
+//! Was a target serving at a given moment? Judged from the ALB log alone:
+//! its requests around that time, and how many of them failed.
+
+use crate::table::alb::AlbTable;
+use rustc_hash::FxHashMap;
+
+/// The verdict on one target around one moment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Health {
+    /// It answered other requests normally.
+    Serving { ok: u32, failed: u32 },
+    /// It answered nothing although its usual traffic predicts some.
+    Stopped { expected: f32 },
+    /// Most of its answers failed (5xx or no target status).
+    Failing { ok: u32, failed: u32 },
+    /// Too little traffic to tell.
+    TooQuiet { expected: f32 },
+}
+
+impl Health {
+    pub fn describe(&self, target: &str) -> String {
+        match self {
+            Health::Serving { ok, failed } => format!(
+                "the previous target {target} was still serving ({ok} good, {failed} failed responses around that time), so CloudFront did not forward the cookie"
+            ),
+            Health::Stopped { expected } => format!(
+                "the previous target {target} served no request around that time (about {expected:.0} expected): failover"
+            ),
+            Health::Failing { ok, failed } => format!(
+                "the previous target {target} was failing ({failed} failed, {ok} good responses around that time): failover"
+            ),
+            Health::TooQuiet { expected } => format!(
+                "the previous target {target} had too little traffic to tell whether it was serving (about {expected:.1} requests expected)"
+            ),
+        }
+    }
+}
+
+/// Per target, its ALB requests in time order with a failure flag.
+pub struct TargetHealth {
+    events: FxHashMap<(u32, u32), Vec<(i64, bool, u32)>>,
+    rate_per_us: FxHashMap<(u32, u32), f64>,
+}
+
+impl TargetHealth {
+    pub fn index(alb: &AlbTable) -> TargetHealth {
+        let mut events: FxHashMap<(u32, u32), Vec<(i64, bool, u32)>> = FxHashMap::default();
+        for r in 0..alb.len() {
+            let ip = alb.target_ip.ids[r];
+            if ip == 0 {
+                continue;
+            }
+            let key = (ip, alb.target_port.get(r).unwrap_or(0));
+            let failed = alb.target_status.get(r).is_none_or(|s| s >= 500);
+            events
+                .entry(key)
+                .or_default()
+                .push((alb.time_us[r], failed, r as u32));
+        }
+        let mut rate_per_us = FxHashMap::default();
+        for (key, list) in events.iter_mut() {
+            list.sort_unstable();
+            let span = (list.last().map_or(0, |e| e.0) - list.first().map_or(0, |e| e.0)).max(1);
+            rate_per_us.insert(*key, list.len() as f64 / span as f64);
+        }
+        TargetHealth {
+            events,
+            rate_per_us,
+        }
+    }
+
+    /// Judges `target` within `half` µs of `at`, ignoring ALB row `except`
+    /// (the request being judged).
+    pub fn judge(&self, target: (u32, u32), at: i64, half: i64, except: usize) -> Health {
+        let Some(list) = self.events.get(&target) else {
+            return Health::TooQuiet { expected: 0.0 };
+        };
+        let start = list.partition_point(|e| e.0 < at - half);
+        let (mut ok, mut failed) = (0u32, 0u32);
+        for e in list[start..].iter().take_while(|e| e.0 <= at + half) {
+            if e.2 as usize == except {
+                continue;
+            }
+            if e.1 {
+                failed += 1;
+            } else {
+                ok += 1;
+            }
+        }
+        let expected =
+            (self.rate_per_us.get(&target).copied().unwrap_or(0.0) * 2.0 * half as f64) as f32;
+        if ok == 0 && failed == 0 {
+            if expected >= 3.0 {
+                Health::Stopped { expected }
+            } else {
+                Health::TooQuiet { expected }
+            }
+        } else if failed >= ok.max(1) {
+            Health::Failing { ok, failed }
+        } else {
+            Health::Serving { ok, failed }
+        }
+    }
+}
