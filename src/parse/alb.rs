@@ -98,7 +98,7 @@ pub fn split_request(req: &[u8]) -> RequestLine<'_> {
     if let Some(sep) = memchr::memmem::find(url, b"://") {
         out.scheme = Some(&url[..sep]);
         let after = &url[sep + 3..];
-        let path_at = memchr::memchr2(b'/', b'?', after).unwrap_or(after.len());
+        let path_at = target_start(after);
         let (host, port) = split_host_port(&after[..path_at]);
         out.host = dash_is_none(host);
         out.port = port;
@@ -108,13 +108,31 @@ pub fn split_request(req: &[u8]) -> RequestLine<'_> {
                 out.path = Some(&target[..q]);
                 out.query = Some(&target[q + 1..]);
             }
-            None => out.path = (!target.is_empty()).then_some(target),
+            None => out.path = dash_is_none(target),
         }
     } else {
         out.path = dash_is_none(url);
     }
     out.clean = out.method.is_some() && out.scheme.is_some() && version_ok && port_ok(url);
     out
+}
+
+/// Where the request target starts after `scheme://`. A request the ALB
+/// could not parse is logged with `-` as its target straight after the port
+/// (`http://10.0.0.30:80-`), so a `-` after the port digits starts it too.
+fn target_start(after: &[u8]) -> usize {
+    let end = memchr::memchr2(b'/', b'?', after).unwrap_or(after.len());
+    let Some(colon) = memchr::memrchr(b':', &after[..end]) else {
+        return end;
+    };
+    let digits = after[colon + 1..end]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    match after.get(colon + 1 + digits) {
+        Some(b'-') if digits > 0 && colon + 1 + digits < end => colon + 1 + digits,
+        _ => end,
+    }
 }
 
 fn port_ok(url: &[u8]) -> bool {
@@ -375,6 +393,12 @@ mod tests {
         let r = split_request(b"GET http://a.example:80/x?wget+ a.tigoinari.tk HTTP/1.1");
         assert_eq!(r.query, Some(&b"wget+ a.tigoinari.tk"[..]));
         assert_eq!(r.version, Some(&b"HTTP/1.1"[..]));
+        let r = split_request(b"- http://10.0.0.30:80- -");
+        assert_eq!(r.host, Some(&b"10.0.0.30"[..]));
+        assert_eq!(
+            (r.port, r.path, r.method, r.clean),
+            (Some(80), None, None, false)
+        );
         let r = split_request(b"GET https://h:443/no-server-name-openssl -");
         assert_eq!(r.version, None);
         assert_eq!(r.path, Some(&b"/no-server-name-openssl"[..]));
