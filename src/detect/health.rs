@@ -69,17 +69,31 @@ impl TargetHealth {
         }
     }
 
-    /// Judges `target` within `half` µs of `at`, ignoring ALB row `except`
-    /// (the request being judged).
-    pub fn judge(&self, target: (u32, u32), at: i64, half: i64, except: usize) -> Health {
+    /// Judges `target` just before `at` (µs), ignoring ALB row `except`
+    /// (the request being judged). The window looks back far enough to
+    /// expect a few requests at the target's usual rate (10 s to 15 min) and
+    /// a little past `at`, so a target that fails at that moment is seen.
+    pub fn judge(&self, target: (u32, u32), at: i64, except: usize) -> Health {
+        const AFTER: i64 = 2_000_000;
         let Some(list) = self.events.get(&target) else {
             return Health::TooQuiet { expected: 0.0 };
         };
-        let start = list.partition_point(|e| e.0 < at - half);
+        let rate = self.rate_per_us.get(&target).copied().unwrap_or(0.0);
+        let back = if rate > 0.0 {
+            (5.0 / rate) as i64
+        } else {
+            i64::MAX
+        }
+        .clamp(10_000_000, 900_000_000);
+        let start = list.partition_point(|e| e.0 < at - back);
         let (mut ok, mut failed) = (0u32, 0u32);
-        for e in list[start..].iter().take_while(|e| e.0 <= at + half) {
+        let mut last_before_failed = false;
+        for e in list[start..].iter().take_while(|e| e.0 <= at + AFTER) {
             if e.2 as usize == except {
                 continue;
+            }
+            if e.0 <= at {
+                last_before_failed = e.1;
             }
             if e.1 {
                 failed += 1;
@@ -87,15 +101,14 @@ impl TargetHealth {
                 ok += 1;
             }
         }
-        let expected =
-            (self.rate_per_us.get(&target).copied().unwrap_or(0.0) * 2.0 * half as f64) as f32;
+        let expected = (rate * (back + AFTER) as f64) as f32;
         if ok == 0 && failed == 0 {
             if expected >= 3.0 {
                 Health::Stopped { expected }
             } else {
                 Health::TooQuiet { expected }
             }
-        } else if failed >= ok.max(1) {
+        } else if failed >= ok.max(1) || last_before_failed {
             Health::Failing { ok, failed }
         } else {
             Health::Serving { ok, failed }

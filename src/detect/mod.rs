@@ -5,7 +5,7 @@ pub mod health;
 
 use crate::join::Join;
 use crate::parse::cookie::sticky;
-use crate::session::behavior::{Behaviors, is_asset_path};
+use crate::session::behavior::Behaviors;
 use crate::session::{KeyKind, Sessions};
 use crate::table::alb::AlbTable;
 use crate::table::cloudfront::CfTable;
@@ -118,15 +118,12 @@ pub struct Finding {
 pub struct DetectConfig {
     /// Stickiness duration; a longer gap lets the cookie expire, µs.
     pub stickiness_us: i64,
-    /// Half-width of the window in which a target's health is judged, µs.
-    pub health_window_us: i64,
 }
 
 impl Default for DetectConfig {
     fn default() -> Self {
         DetectConfig {
             stickiness_us: 86_400 * 1_000_000,
-            health_window_us: 60 * 1_000_000,
         }
     }
 }
@@ -176,9 +173,9 @@ pub fn detect(
     let session_bound: Vec<bool> = (0..cf.len())
         .map(|r| {
             let b = &behaviors.list[behaviors.of_row[r] as usize];
-            join.alb_of(r).is_some()
-                && (b.configured_dynamic
-                    || (!b.is_static && !is_asset_path(cf.uri_stem.get(r).unwrap_or_default())))
+            // Session-bound is a property of the behavior (the issue's
+            // definition): a static-asset behavior sends misses anywhere.
+            join.alb_of(r).is_some() && (b.configured_dynamic || !b.is_static)
         })
         .collect();
     let per_session: Vec<Vec<Finding>> = (0..sessions.list.len())
@@ -245,10 +242,15 @@ fn flips(
         }
         let now = sessions.arrival_us[row];
         let gap = now - sessions.arrival_us[prev_cf];
+        let returned = matches!(flip_back, Some((from, _)) if from == target);
         let (cause, detail) = match flip_back {
-            Some((from, cause)) if from == target => (
+            Some((_, cause)) if returned => (
                 cause,
                 "returned to the target it left on the previous request".to_string(),
+            ),
+            _ if !presented_target_cookie(cf, row) => (
+                Cause::NoCookie,
+                "the viewer presented no stickiness cookie on this request".to_string(),
             ),
             _ if gap > config.stickiness_us => (
                 Cause::CookieExpired,
@@ -257,12 +259,8 @@ fn flips(
                     gap / 1_000_000
                 ),
             ),
-            _ if !presented_target_cookie(cf, row) => (
-                Cause::NoCookie,
-                "the viewer presented no stickiness cookie on this request".to_string(),
-            ),
             _ => {
-                let verdict = health.judge(prev_target, now, config.health_window_us, a);
+                let verdict = health.judge(prev_target, now, a);
                 let text = verdict.describe(&alb.target(prev_alb).unwrap_or_default());
                 let cause = match verdict {
                     Health::Serving { .. } => Cause::CookieNotForwarded,
@@ -285,7 +283,8 @@ fn flips(
             detail,
             filled_by: None,
         });
-        last_flip = Some((prev_target, cause));
+        // A return closes the excursion; the next move is judged afresh.
+        last_flip = (!returned).then_some((prev_target, cause));
         prev = Some((row, a, target));
     }
     out

@@ -342,8 +342,10 @@ fn score(c: &CfFeat, a: &AlbFeat, skew: i64) -> Option<(f32, u16)> {
         return None;
     }
     let alb_duration = a.time - a.created;
+    // slack = latency to the ALB + transfer after it; both are >= 0, so the
+    // ALB must have finished at most `slack` before the edge did.
     let slack = c.tau - alb_duration;
-    if slack < -skew {
+    if slack < -skew || a.time < c.end_lo - slack.max(0) - skew {
         return None;
     }
     let mut s;
@@ -379,9 +381,14 @@ fn score(c: &CfFeat, a: &AlbFeat, skew: i64) -> Option<(f32, u16)> {
         s -= 1.5;
     }
     if c.bytes != u64::MAX && a.bytes != u64::MAX {
-        let diff = c.bytes.abs_diff(a.bytes);
-        if diff <= 1024 || diff * 33 <= c.bytes.max(a.bytes) {
-            s += 1.0;
+        // CloudFront adds its own headers (Via, X-Cache, X-Amz-Cf-*): a few
+        // hundred bytes more than the ALB sent, when neither side compressed.
+        let added = c.bytes as i64 - a.bytes as i64;
+        if (0..=700).contains(&added) {
+            s += 2.0;
+            ev |= BYTES;
+        } else if c.bytes.abs_diff(a.bytes) * 33 <= c.bytes.max(a.bytes) {
+            s += 0.5;
             ev |= BYTES;
         } else {
             s -= 0.5;

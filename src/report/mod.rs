@@ -39,9 +39,27 @@ fn is_control(c: char) -> bool {
 /// carriage return) gets a leading `'`. Apply to text from logs, not to
 /// numbers the program formatted itself.
 pub fn spreadsheet_safe(text: &str) -> Cow<'_, str> {
-    match text.as_bytes().first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\n') => Cow::Owned(format!("'{text}")),
-        _ => Cow::Borrowed(text),
+    let risky = match text.as_bytes() {
+        [b'=' | b'+' | b'@' | b'\t' | b'\r' | b'\n', ..] => true,
+        // A leading `-` starts a formula only with operators or calls after
+        // it; plain tokens such as `-1` or a base64url request id are data.
+        [b'-', rest @ ..] => !rest
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b'=' | b'/')),
+        _ => false,
+    };
+    if risky {
+        Cow::Owned(format!("'{text}"))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// Undoes [`spreadsheet_safe`] on a cell read back from our own CSV.
+pub fn spreadsheet_unsafe(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if matches!(spreadsheet_safe(rest), Cow::Owned(_)) => rest,
+        _ => cell,
     }
 }
 
@@ -76,6 +94,18 @@ mod tests {
     fn formula_like_cells_are_neutralised() {
         assert_eq!(spreadsheet_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
         assert_eq!(spreadsheet_safe("+1"), "'+1");
+        assert_eq!(
+            spreadsheet_safe("-2+3+cmd|' /C calc'!A0"),
+            "'-2+3+cmd|' /C calc'!A0"
+        );
+        assert_eq!(
+            spreadsheet_safe("-DjfY8AIE4goz_Q05EO1T0pfTCA=="),
+            "-DjfY8AIE4goz_Q05EO1T0pfTCA=="
+        );
+        assert_eq!(spreadsheet_safe("-1"), "-1");
+        for cell in ["=1+2", "-1", "'quoted", "@x", "-a(b)"] {
+            assert_eq!(spreadsheet_unsafe(&spreadsheet_safe(cell)), cell);
+        }
         assert_eq!(spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(spreadsheet_safe("/index.html"), "/index.html");
         assert_eq!(spreadsheet_safe(""), "");
