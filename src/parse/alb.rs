@@ -139,8 +139,11 @@ fn port_ok(url: &[u8]) -> bool {
     !url.contains(&b' ')
 }
 
+/// The root, self and custom parts of a trace id.
+pub type TraceParts<'a> = (Option<&'a [u8]>, Option<&'a [u8]>, Option<&'a [u8]>);
+
 /// Splits `Root=…;Self=…;Custom=…` into root, self and the custom rest.
-pub fn split_trace(trace: &[u8]) -> (Option<&[u8]>, Option<&[u8]>, Option<&[u8]>) {
+pub fn split_trace(trace: &[u8]) -> TraceParts<'_> {
     let (mut root, mut self_id) = (None, None);
     let mut custom_start: Option<usize> = None;
     let mut custom_end = 0;

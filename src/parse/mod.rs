@@ -222,7 +222,7 @@ impl Default for ParseOptions {
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
-            hash_key: [0x5eed_0f_57_1c_c1_au64, 0x0a0d_17_5e_55_10_4eu64],
+            hash_key: [0x0005_eed0_f571_cc1a_u64, 0x000a_0d17_5e55_104e_u64],
             reveal_cookies: false,
             max_line_bytes: 1 << 20,
             window: Default::default(),
