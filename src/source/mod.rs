@@ -3,7 +3,10 @@
 //! and the family each file holds, detected from its content.
 
 pub mod collect;
+pub mod coverage;
 pub mod ingest;
+pub mod s3;
+pub mod state;
 pub mod window;
 
 use crate::parse::Family;
