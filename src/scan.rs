@@ -26,8 +26,23 @@ pub struct Scan {
 pub fn run(parsed: &Parsed, config: &ScanConfig) -> Scan {
     let (cf, alb) = (&parsed.cloudfront, &parsed.alb);
     let behaviors = behavior::assign(cf, &config.behavior);
-    let join = join::join(cf, alb, &behaviors, &config.join);
+    let mut join = join::join(cf, alb, &behaviors, &config.join);
     let sessions = session::build(cf, alb, &join, &config.session);
+    let prior = stickiness_prior(parsed, &behaviors, &join, &sessions);
+    join::rematch_with_prior(cf, alb, &mut join, &prior, &config.join);
+    let sessions = session::build(cf, alb, &join, &config.session);
+    let prior = stickiness_prior(parsed, &behaviors, &join, &sessions);
+    if join::repair_flips(cf, alb, &mut join, &prior, &config.join) > 0 {
+        // Arrival times follow the ALB partners: rebuild the order.
+        let sessions = session::build(cf, alb, &join, &config.session);
+        let detected = detect::detect(cf, alb, &join, &behaviors, &sessions, &config.detect);
+        return Scan {
+            behaviors,
+            join,
+            sessions,
+            detected,
+        };
+    }
     let detected = detect::detect(cf, alb, &join, &behaviors, &sessions, &config.detect);
     Scan {
         behaviors,
@@ -35,4 +50,73 @@ pub fn run(parsed: &Parsed, config: &ScanConfig) -> Scan {
         sessions,
         detected,
     }
+}
+
+/// For each CloudFront request that presented a stickiness cookie, the
+/// target its session was on: that of the previous confidently joined
+/// request on a session-bound behavior.
+fn stickiness_prior(
+    parsed: &Parsed,
+    behaviors: &Behaviors,
+    join: &Join,
+    sessions: &Sessions,
+) -> Vec<u64> {
+    use rayon::prelude::*;
+    let (cf, alb) = (&parsed.cloudfront, &parsed.alb);
+    let per_session: Vec<Vec<(u32, u64)>> = (0..sessions.list.len())
+        .into_par_iter()
+        .map(|s| {
+            let mut out = Vec::new();
+            let rows = sessions.rows(s);
+            let bound_target = |r: usize| {
+                let bound = !behaviors.list[behaviors.of_row[r] as usize].is_static;
+                match join.alb_of(r) {
+                    Some(a) if bound && join.confidence[r] >= join::REMATCH_BELOW => {
+                        Some(join::target_key(alb, a)).filter(|&t| t != join::NONE_TARGET)
+                    }
+                    _ => None,
+                }
+            };
+            // Backwards: a request the viewer made without a cookie was
+            // served by the target its next cookie points to.
+            let mut next = join::NONE_TARGET;
+            let mut backward = vec![join::NONE_TARGET; rows.len()];
+            for (i, &row) in rows.iter().enumerate().rev() {
+                let r = row as usize;
+                let sticky = cf.cookie_flags[r] & crate::parse::cookie::sticky::TARGET_COOKIES != 0;
+                if !sticky {
+                    backward[i] = next;
+                }
+                if let Some(t) = bound_target(r) {
+                    next = if sticky { t } else { join::NONE_TARGET };
+                }
+            }
+            let mut current = join::NONE_TARGET;
+            for (i, &row) in rows.iter().enumerate() {
+                if backward[i] != join::NONE_TARGET {
+                    out.push((row, backward[i]));
+                }
+                let r = row as usize;
+                let sticky = cf.cookie_flags[r] & crate::parse::cookie::sticky::TARGET_COOKIES != 0;
+                if sticky && current != join::NONE_TARGET {
+                    out.push((row, current));
+                }
+                let bound = !behaviors.list[behaviors.of_row[r] as usize].is_static;
+                if let Some(a) = join.alb_of(r) {
+                    if bound && join.confidence[r] >= join::REMATCH_BELOW {
+                        let t = join::target_key(alb, a);
+                        if t != join::NONE_TARGET {
+                            current = t;
+                        }
+                    }
+                }
+            }
+            out
+        })
+        .collect();
+    let mut prior = vec![join::NONE_TARGET; cf.len()];
+    for (row, t) in per_session.into_iter().flatten() {
+        prior[row as usize] = t;
+    }
+    prior
 }

@@ -87,20 +87,22 @@ impl TargetHealth {
         .clamp(10_000_000, 900_000_000);
         let start = list.partition_point(|e| e.0 < at - back);
         let (mut ok, mut failed) = (0u32, 0u32);
-        let mut last_before_failed = false;
+        // The latest answers tell a failure that has just begun apart from
+        // the good ones before it; one stray 5xx among them does not.
+        let mut latest = [false; 3];
         for e in list[start..].iter().take_while(|e| e.0 <= at + AFTER) {
             if e.2 as usize == except {
                 continue;
             }
-            if e.0 <= at {
-                last_before_failed = e.1;
-            }
+            latest.rotate_left(1);
+            latest[2] = e.1;
             if e.1 {
                 failed += 1;
             } else {
                 ok += 1;
             }
         }
+        let latest_failing = latest.iter().filter(|&&f| f).count() >= 2;
         let expected = (rate * (back + AFTER) as f64) as f32;
         if ok == 0 && failed == 0 {
             if expected >= 3.0 {
@@ -108,7 +110,7 @@ impl TargetHealth {
             } else {
                 Health::TooQuiet { expected }
             }
-        } else if failed >= ok.max(1) || last_before_failed {
+        } else if failed >= ok.max(1) || latest_failing {
             Health::Failing { ok, failed }
         } else {
             Health::Serving { ok, failed }

@@ -164,13 +164,14 @@ pub fn flips(w: &World, sessions: &Sessions) -> (Vec<Flip>, u64) {
 fn natural_cause(w: &World, i: usize, p: u8) -> Option<Cause> {
     let r = &w.reqs[i];
     // The definitions: `cookie_not_forwarded` needs the previous
-    // target to be still serving; when it was down, the move is a failover
+    // target to be still serving; when it was down (not answering, or
+    // answering 5xx, noticed by the ALB or not), the move is a failover
     // whether or not the cookie reached the ALB.
     if r.token == 0 {
         Some(Cause::NoCookie)
     } else if r.has(F_EXPIRED) {
         Some(Cause::CookieExpired)
-    } else if w.health.unhealthy(p, w.times(r).created) {
+    } else if w.health.down(p, w.times(r).created) {
         Some(Cause::TargetUnhealthy)
     } else if !r.has(F_FORWARDED) {
         Some(Cause::CookieNotForwarded)

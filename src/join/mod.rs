@@ -60,6 +60,8 @@ pub mod evidence {
     /// The only feasible candidate.
     pub const UNIQUE: u16 = 1 << 7;
     pub const TRACE_ID: u16 = 1 << 8;
+    /// Decided by the session's stickiness (the viewer stays on its target).
+    pub const STICKY: u16 = 1 << 9;
 
     const NAMES: &[(u16, &str)] = &[
         (TRACE_ID, "trace_id"),
@@ -71,6 +73,7 @@ pub mod evidence {
         (STATUS, "status"),
         (BYTES, "bytes"),
         (HOST, "host"),
+        (STICKY, "session_target"),
     ];
 
     /// `time+edge+status`, in a fixed order.
@@ -585,7 +588,217 @@ fn scored_join(cf: &CfTable, alb: &AlbTable, config: &JoinConfig, j: &mut Join) 
     let cap = config.max_candidates;
     let links: Vec<(u32, u32, f32, u16)> = groups
         .par_iter()
-        .flat_map_iter(|(cfs, albs)| match_group(cfs, albs, &cf_feats, &alb_feats, skew, cap))
+        .flat_map_iter(|(cfs, albs)| match_group(cfs, albs, &cf_feats, &alb_feats, skew, cap, None))
+        .collect();
+    for (c, a, conf, ev) in links {
+        j.link(c, a, JoinMethod::Scored, conf, ev);
+    }
+}
+
+/// Score a swap may cost and still be made to keep a viewer on its target.
+const REPAIR_TOLERANCE: f32 = 2.0;
+
+/// Re-pairs CloudFront requests that landed on another target than the one
+/// their session's stickiness cookie points to (`expected[row]`), when an
+/// ALB record on the expected target is a feasible partner and taking it
+/// (swapping with that record's current partner, if any) costs at most
+/// [`REPAIR_TOLERANCE`] in total score. The logs alone cannot tell such
+/// pairs apart; a viewer that keeps its target is the likelier story, and
+/// a genuine move survives because its evidence costs more to swap.
+/// Returns the number of requests re-paired.
+pub fn repair_flips(
+    cf: &CfTable,
+    alb: &AlbTable,
+    j: &mut Join,
+    expected: &[u64],
+    config: &JoinConfig,
+) -> usize {
+    let method = translate(&alb.method, &cf.method);
+    let path = translate(&alb.path, &cf.uri_stem);
+    let targets: Vec<u64> = (0..alb.len()).map(|r| target_key(alb, r)).collect();
+    let suspects: Vec<usize> = (0..cf.len())
+        .filter(|&r| {
+            expected[r] != NONE_TARGET
+                && j.method[r] == Some(JoinMethod::Scored)
+                && j.alb_of(r).is_some_and(|a| targets[a] != expected[r])
+        })
+        .collect();
+    if suspects.is_empty() {
+        return 0;
+    }
+    let cf_feats = cf_features(cf);
+    let mut alb_feats = alb_features(cf, alb);
+    for (r, f) in alb_feats.iter_mut().enumerate() {
+        f.edge = j
+            .edge_of_ip
+            .get(&alb.client_ip.ids[r])
+            .copied()
+            .unwrap_or(NONE);
+    }
+    let mut by_key: FxHashMap<(u32, u32), Vec<u32>> = FxHashMap::default();
+    for a in 0..alb.len() {
+        let key = (
+            method[alb.method.ids[a] as usize],
+            path[alb.path.ids[a] as usize],
+        );
+        if key.0 != NONE && key.1 != NONE {
+            by_key.entry(key).or_default().push(a as u32);
+        }
+    }
+    for rows in by_key.values_mut() {
+        rows.sort_by_key(|&a| alb_feats[a as usize].time);
+    }
+    let skew = config.skew_us;
+    let score_of = |c: usize, a: usize| score(&cf_feats[c], &alb_feats[a], skew).map(|(s, _)| s);
+    let mut repaired = 0;
+    for r in suspects {
+        let Some(current) = j.alb_of(r) else { continue };
+        if targets[current] == expected[r] {
+            continue;
+        }
+        let Some(s_now) = score_of(r, current) else {
+            continue;
+        };
+        let Some(block) = by_key.get(&(cf.method.ids[r], cf.uri_stem.ids[r])) else {
+            continue;
+        };
+        let block = Block {
+            rows: block.clone(),
+            feats: &alb_feats,
+        };
+        let mut best: Option<(f32, usize, Option<usize>)> = None;
+        for a2 in block.window(&cf_feats[r], skew, 256) {
+            let a2 = a2 as usize;
+            if a2 == current || targets[a2] != expected[r] {
+                continue;
+            }
+            let Some(s_r_new) = score_of(r, a2) else {
+                continue;
+            };
+            let (change, other) = match j.cf_of(a2) {
+                None => (s_r_new - s_now, None),
+                Some(r2) => {
+                    if j.method[r2] == Some(JoinMethod::Exact) {
+                        continue;
+                    }
+                    // The other request must not be pulled off its own target.
+                    if expected[r2] != NONE_TARGET && expected[r2] == targets[a2] {
+                        continue;
+                    }
+                    let (Some(s_r2_now), Some(s_r2_new)) =
+                        (score_of(r2, a2), score_of(r2, current))
+                    else {
+                        continue;
+                    };
+                    (s_r_new + s_r2_new - s_now - s_r2_now, Some(r2))
+                }
+            };
+            if change >= -REPAIR_TOLERANCE && best.is_none_or(|(b, _, _)| change > b) {
+                best = Some((change, a2, other));
+            }
+        }
+        let Some((_, a2, other)) = best else { continue };
+        let ev = j.evidence[r] | evidence::STICKY;
+        j.alb_to_cf[current] = NONE;
+        match other {
+            Some(r2) => {
+                let ev2 = j.evidence[r2] | evidence::STICKY;
+                j.link(r2 as u32, current as u32, JoinMethod::Scored, 0.5, ev2);
+            }
+            None => {}
+        }
+        j.link(r as u32, a2 as u32, JoinMethod::Scored, 0.5, ev);
+        repaired += 1;
+    }
+    repaired
+}
+
+/// Attributes ALB client IPs to edges from every confident pair: far more
+/// evidence than the unambiguous pairs of the first pass, so busy paths,
+/// where few pairs are unambiguous, get their IPs attributed too.
+fn learn_edges_from_pairs(cf: &CfTable, alb: &AlbTable, j: &mut Join) {
+    let mut tally: FxHashMap<u32, FxHashMap<u32, u32>> = FxHashMap::default();
+    for row in 0..cf.len() {
+        let Some(a) = j.alb_of(row) else { continue };
+        if j.confidence[row] >= REMATCH_BELOW {
+            *tally
+                .entry(alb.client_ip.ids[a])
+                .or_default()
+                .entry(cf.edge.ids[row])
+                .or_default() += 1;
+        }
+    }
+    for (ip, edges) in tally {
+        let total: u32 = edges.values().sum();
+        if let Some((&edge, &n)) = edges.iter().max_by_key(|(_, n)| **n) {
+            if n >= 2 && n * 5 >= total * 4 {
+                j.edge_of_ip.insert(ip, edge);
+            }
+        }
+    }
+}
+
+/// Confidence below which a scored pair is matched again with the
+/// session's stickiness as a tie-breaker.
+pub const REMATCH_BELOW: f32 = 0.99;
+
+/// Target of an ALB row as one number (`NONE_TARGET` when it has none).
+pub fn target_key(alb: &AlbTable, row: usize) -> u64 {
+    match alb.target_ip.ids[row] {
+        0 => NONE_TARGET,
+        ip => (u64::from(ip) << 32) | u64::from(alb.target_port.get(row).unwrap_or(0)),
+    }
+}
+
+pub const NONE_TARGET: u64 = u64::MAX;
+
+/// Matches the low-confidence scored pairs again, adding a prior: a viewer
+/// that presented a stickiness cookie is expected on `prior[cf_row]`, the
+/// target of its previous confidently joined request. The prior weighs
+/// about as much as one agreeing field, so it decides between candidates the
+/// logs cannot tell apart and never overrides clear evidence.
+pub fn rematch_with_prior(
+    cf: &CfTable,
+    alb: &AlbTable,
+    j: &mut Join,
+    prior: &[u64],
+    config: &JoinConfig,
+) {
+    learn_edges_from_pairs(cf, alb, j);
+    for row in 0..cf.len() {
+        if j.method[row] == Some(JoinMethod::Scored) && j.confidence[row] < REMATCH_BELOW {
+            let a = j.cf_to_alb[row];
+            j.cf_to_alb[row] = NONE;
+            j.alb_to_cf[a as usize] = NONE;
+            j.method[row] = None;
+            j.confidence[row] = 0.0;
+            j.evidence[row] = 0;
+        }
+    }
+    let groups = group(cf, alb, j);
+    let cf_feats = cf_features(cf);
+    let mut alb_feats = alb_features(cf, alb);
+    for (r, f) in alb_feats.iter_mut().enumerate() {
+        f.edge = j
+            .edge_of_ip
+            .get(&alb.client_ip.ids[r])
+            .copied()
+            .unwrap_or(NONE);
+    }
+    let targets: Vec<u64> = (0..alb.len()).map(|r| target_key(alb, r)).collect();
+    let links: Vec<(u32, u32, f32, u16)> = groups
+        .par_iter()
+        .flat_map_iter(|(cfs, albs)| {
+            match_group(
+                cfs,
+                albs,
+                &cf_feats,
+                &alb_feats,
+                config.skew_us,
+                config.max_candidates,
+                Some((prior, &targets)),
+            )
+        })
         .collect();
     for (c, a, conf, ev) in links {
         j.link(c, a, JoinMethod::Scored, conf, ev);
@@ -599,6 +812,7 @@ fn match_group(
     alb_feats: &[AlbFeat],
     skew: i64,
     cap: usize,
+    prior: Option<(&[u64], &[u64])>,
 ) -> Vec<(u32, u32, f32, u16)> {
     if albs.is_empty() {
         return Vec::new();
@@ -633,7 +847,14 @@ fn match_group(
         for edge in [feat.edge, NONE] {
             if let Some(block) = blocks.get(&edge) {
                 for a in block.window(feat, skew, cap * 16) {
-                    if let Some((s, ev)) = score(feat, &alb_feats[a as usize], skew) {
+                    if let Some((mut s, mut ev)) = score(feat, &alb_feats[a as usize], skew) {
+                        if let Some((expected, targets)) = prior {
+                            let want = expected[c as usize];
+                            if want != NONE_TARGET && targets[a as usize] == want {
+                                s += 1.0;
+                                ev |= evidence::STICKY;
+                            }
+                        }
                         if s >= MIN_SCORE {
                             scratch.push((s, a, ev));
                         }
