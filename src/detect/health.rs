@@ -36,15 +36,18 @@ impl Health {
     }
 }
 
+/// One ALB answer of a target: (time µs, failed, ALB row).
+type Answer = (i64, bool, u32);
+
 /// Per target, its ALB requests in time order with a failure flag.
 pub struct TargetHealth {
-    events: FxHashMap<(u32, u32), Vec<(i64, bool, u32)>>,
+    events: FxHashMap<(u32, u32), Vec<Answer>>,
     rate_per_us: FxHashMap<(u32, u32), f64>,
 }
 
 impl TargetHealth {
     pub fn index(alb: &AlbTable) -> TargetHealth {
-        let mut events: FxHashMap<(u32, u32), Vec<(i64, bool, u32)>> = FxHashMap::default();
+        let mut events: FxHashMap<(u32, u32), Vec<Answer>> = FxHashMap::default();
         for r in 0..alb.len() {
             let ip = alb.target_ip.ids[r];
             if ip == 0 {

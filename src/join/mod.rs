@@ -700,12 +700,9 @@ pub fn repair_flips(
         let Some((_, a2, other)) = best else { continue };
         let ev = j.evidence[r] | evidence::STICKY;
         j.alb_to_cf[current] = NONE;
-        match other {
-            Some(r2) => {
-                let ev2 = j.evidence[r2] | evidence::STICKY;
-                j.link(r2 as u32, current as u32, JoinMethod::Scored, 0.5, ev2);
-            }
-            None => {}
+        if let Some(r2) = other {
+            let ev2 = j.evidence[r2] | evidence::STICKY;
+            j.link(r2 as u32, current as u32, JoinMethod::Scored, 0.5, ev2);
         }
         j.link(r as u32, a2 as u32, JoinMethod::Scored, 0.5, ev);
         repaired += 1;

@@ -493,8 +493,8 @@ fn write_paths(parsed: &Parsed, scan: &Scan, scope: PathScope, path: &Path) -> a
     }
     let mut w = csv::Writer::from_path(path)?;
     w.write_record(PATH_COLUMNS)?;
-    for s in 0..scan.sessions.list.len() {
-        if scope == PathScope::Findings && !with_findings[s] {
+    for (s, has_findings) in with_findings.iter().enumerate() {
+        if scope == PathScope::Findings && !has_findings {
             continue;
         }
         for (seq, &row) in scan.sessions.rows(s).iter().enumerate() {

@@ -102,7 +102,7 @@ pub fn build(
         .collect();
     let mut viewer_keys: rustc_hash::FxHashMap<(u32, u32), u64> = Default::default();
     let mut keyed: Vec<(u64, bool, i64, u32)> = Vec::with_capacity(n);
-    for row in 0..n {
+    for (row, &arrived) in arrival_us.iter().enumerate() {
         let (is_cookie, key) = match cf.session_hash.get(row) {
             Some(h) => (true, h),
             None => {
@@ -121,7 +121,7 @@ pub fn build(
                 (false, key)
             }
         };
-        keyed.push((key, is_cookie, arrival_us[row], row as u32));
+        keyed.push((key, is_cookie, arrived, row as u32));
     }
     keyed.par_sort_unstable_by_key(|&(key, cookie, t, row)| (cookie, key, t, row));
 
