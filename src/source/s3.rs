@@ -206,10 +206,14 @@ async fn check_credentials(config: &SdkConfig, profile: Option<&str>) -> anyhow:
     };
     if let Err(e) = provider.provide_credentials().await {
         let profile = profile.map_or(String::new(), |p| format!(" for profile `{p}`"));
-        anyhow::bail!(
-            "no usable AWS credentials{profile}: {} ({CREDENTIALS_HINT})",
-            DisplayErrorContext(&e)
-        );
+        let mut reason = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            reason = format!("{reason}: {s}");
+            source = s.source();
+        }
+        let reason = reason.replace('\n', "; ").replace("  ", " ");
+        anyhow::bail!("no usable AWS credentials{profile}: {reason} ({CREDENTIALS_HINT})");
     }
     Ok(())
 }
