@@ -404,3 +404,23 @@ fn state_skips_objects_already_read_and_picks_up_late_files() {
     let (fourth, _) = scheduled_run(&args);
     assert!(fourth.inputs.is_empty() && fx.proxy.take_gets().is_empty());
 }
+
+#[test]
+fn cache_dir_serves_a_rerun_without_fetching_even_with_one_request_in_flight() {
+    let fx = fixture("cache");
+    let cache = fx.scratch.join("cache");
+    let mut args = fx.s3_args();
+    let cache_arg = cache.display().to_string();
+    args.extend(["--cache-dir", &cache_arg, "--s3-concurrency", "1"].map(String::from));
+
+    let first = stickyaudit(&args);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    assert_eq!(fx.proxy.take_gets().len(), fx.in_window().len());
+    let second = stickyaudit(&args);
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second));
+    assert!(
+        fx.proxy.take_gets().is_empty(),
+        "cached objects were fetched again"
+    );
+    assert_eq!(time_ranges(&first), time_ranges(&second));
+}
