@@ -108,6 +108,7 @@ pub fn parse(args: &ParseArgs) -> anyhow::Result<i32> {
     if let Some(dir) = &args.out {
         write_tables(&parsed, dir)?;
     }
+    finish(&parsed, &collected)?;
     Ok(if parsed.incomplete() {
         EXIT_INCOMPLETE
     } else {
@@ -167,7 +168,9 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<i32> {
     }
     if let Some(dir) = &args.out {
         out::write_all(&parsed, &result, &collected.notes, args.paths, dir)?;
+        write_gaps(&collected, &dir.join("coverage_gaps.csv"))?;
     }
+    finish(&parsed, &collected)?;
     let fail_on = args
         .fail_on
         .as_deref()
@@ -220,4 +223,37 @@ pub fn session(args: &SessionArgs) -> anyhow::Result<i32> {
     }
     report::print_stdout(&stickyaudit::report::scan::render_path(&rows))?;
     Ok(EXIT_OK)
+}
+
+/// After a run's outputs are written: the S3 transfer note on stderr, and
+/// the `--state` file updated with the objects read completely.
+fn finish(parsed: &Parsed, collected: &Collected) -> anyhow::Result<()> {
+    if let Some(note) = collected.transfer_note() {
+        eprintln!("{}", report::terminal_safe(&note));
+    }
+    collected.finish(parsed)
+}
+
+/// `coverage_gaps.csv`: log intervals with no file, per stream.
+fn write_gaps(collected: &Collected, path: &std::path::Path) -> anyhow::Result<()> {
+    let iso = |us: i64| {
+        chrono::DateTime::from_timestamp_micros(us)
+            .unwrap_or_default()
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    let mut w = csv::Writer::from_path(path)
+        .with_context(|| format!("cannot write `{}`", path.display()))?;
+    w.write_record(["family", "stream", "start", "end", "missing_files"])?;
+    for gap in &collected.gaps {
+        w.write_record([
+            gap.family.name().to_string(),
+            report::spreadsheet_safe(&gap.stream).into_owned(),
+            iso(gap.start),
+            iso(gap.end),
+            gap.missing_files.to_string(),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
 }
