@@ -341,24 +341,24 @@ fn alb_features(cf: &CfTable, alb: &AlbTable) -> Vec<AlbFeat> {
 /// Scores a candidate pair; `None` when timing rules it out.
 fn score(c: &CfFeat, a: &AlbFeat, skew: i64) -> Option<(f32, u16)> {
     use evidence::*;
-    if a.time > c.end_hi + skew || a.created < c.end_lo - c.tau - skew {
-        return None;
-    }
-    let alb_duration = a.time - a.created;
+    // What the physics allows: the ALB received the request after the edge
+    // did and finished before the edge's last byte, within time-taken.
     // slack = latency to the ALB + transfer after it; both are >= 0, so the
-    // ALB must have finished at most `slack` before the edge did.
+    // ALB finished at most `slack` before the edge did. Disagreements cost
+    // score instead of ruling a candidate out, up to TIMING_TOLERANCE, so
+    // logs from clocks or pipelines less tidy than AWS's still join.
+    let alb_duration = a.time - a.created;
     let slack = c.tau - alb_duration;
-    if slack < -skew || a.time < c.end_lo - slack.max(0) - skew {
-        return None;
-    }
+    let mut violation = (a.time - (c.end_hi + skew)).max(0)
+        + ((c.end_lo - c.tau - skew) - a.created).max(0)
+        + (-skew - slack).max(0)
+        + ((c.end_lo - slack.max(0) - skew) - a.time).max(0);
     let mut s;
     if c.precise {
         // Edge-to-origin latency before the ALB saw it, and transfer after.
         let latency = a.created - (c.end_lo - c.tau);
         let transfer = c.end_lo - a.time;
-        if latency < -skew || transfer < -skew {
-            return None;
-        }
+        violation += (-skew - latency).max(0) + (-skew - transfer).max(0);
         s = -(latency.max(0) as f32 / 20_000.0).min(6.0)
             - (transfer.max(0) as f32 / 20_000.0).min(6.0);
     } else {
@@ -368,6 +368,10 @@ fn score(c: &CfFeat, a: &AlbFeat, skew: i64) -> Option<(f32, u16)> {
             s -= (late_gap as f32 / 100_000.0).min(6.0);
         }
     }
+    if violation > TIMING_TOLERANCE {
+        return None;
+    }
+    s -= violation as f32 / 30_000.0;
     let mut ev = TIME;
     if a.edge != NONE {
         if a.edge == c.edge {
@@ -421,8 +425,12 @@ fn score(c: &CfFeat, a: &AlbFeat, skew: i64) -> Option<(f32, u16)> {
     Some((s, ev))
 }
 
+/// How far, in µs, a candidate's timing may disagree with what the two
+/// logs' definitions allow before it is dropped; each 30 ms costs 1 point.
+const TIMING_TOLERANCE: i64 = 2_000_000;
+
 /// Lowest score a scored pair may have.
-const MIN_SCORE: f32 = -6.0;
+const MIN_SCORE: f32 = -70.0;
 
 /// A block of ALB rows (one method+path, one edge), sorted by time.
 struct Block<'a> {
@@ -433,8 +441,8 @@ struct Block<'a> {
 impl Block<'_> {
     /// ALB rows whose time can fall in the window of `c`, at most `cap`.
     fn window(&self, c: &CfFeat, skew: i64, cap: usize) -> impl Iterator<Item = u32> + '_ {
-        let lo = c.end_lo - c.tau - skew;
-        let hi = c.end_hi + skew;
+        let lo = c.end_lo - c.tau - skew - TIMING_TOLERANCE;
+        let hi = c.end_hi + skew + TIMING_TOLERANCE;
         let start = self
             .rows
             .partition_point(|&r| self.feats[r as usize].time < lo);
