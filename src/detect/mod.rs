@@ -199,7 +199,7 @@ pub fn detect(
         }
         detected.findings.push(finding);
     }
-    let (hits, personalised) = cache_hits(cf, join, behaviors, sessions);
+    let (hits, personalised) = cache_hits(cf, behaviors, sessions);
     detected.findings.extend(hits);
     detected.personalised = personalised;
     detected
@@ -380,12 +380,15 @@ fn personalised_behaviors(
         distinct.dedup();
         let b = behaviors.of_row[first_row[&key]] as usize;
         votes[b].1 += 1;
-        if distinct.len() >= 3.min(list.len()) && distinct.len() > 2
-            || (list.len() == 2 && distinct.len() == 2 && {
-                let (x, y) = (distinct[0], distinct[1]);
-                y - x > x / 10 && y * 100 / x.max(1) > 140
-            })
-        {
+        // A static object has one size, or two (plain and compressed, the
+        // compressed one well under half). Three or more sizes, or two of
+        // similar magnitude, mean the origin answered each session its own.
+        let varies = match distinct.as_slice() {
+            [_] => false,
+            [small, large] => small * 2 > *large,
+            _ => true,
+        };
+        if varies {
             votes[b].0 += 1;
         }
     }
@@ -401,7 +404,6 @@ fn personalised_behaviors(
 
 fn cache_hits(
     cf: &CfTable,
-    join: &Join,
     behaviors: &Behaviors,
     sessions: &Sessions,
 ) -> (Vec<Finding>, Vec<bool>) {
@@ -483,7 +485,6 @@ fn cache_hits(
             detail,
             filled_by: filler,
         });
-        let _ = join;
     }
     (out, personalised)
 }
