@@ -63,8 +63,15 @@ impl TargetHealth {
         let mut rate_per_us = FxHashMap::default();
         for (key, list) in events.iter_mut() {
             list.sort_unstable();
-            let span = (list.last().map_or(0, |e| e.0) - list.first().map_or(0, |e| e.0)).max(1);
-            rate_per_us.insert(*key, list.len() as f64 / span as f64);
+            // A usual rate needs a few answers; fewer leave it unknown (0),
+            // which makes every verdict on that target "too quiet".
+            let span = list.last().map_or(0, |e| e.0) - list.first().map_or(0, |e| e.0);
+            let rate = if list.len() >= 5 && span > 0 {
+                (list.len() - 1) as f64 / span as f64
+            } else {
+                0.0
+            };
+            rate_per_us.insert(*key, rate);
         }
         TargetHealth {
             events,
@@ -72,11 +79,11 @@ impl TargetHealth {
         }
     }
 
-    /// Judges `target` just before `at` (µs), ignoring ALB row `except`
-    /// (the request being judged). The window looks back far enough to
+    /// Judges `target` just before `at` (µs) by the answers it gave others:
+    /// `own(alb_row)` marks the session's own requests, which are ignored. The window looks back far enough to
     /// expect a few requests at the target's usual rate (10 s to 15 min) and
     /// a little past `at`, so a target that fails at that moment is seen.
-    pub fn judge(&self, target: (u32, u32), at: i64, except: usize) -> Health {
+    pub fn judge(&self, target: (u32, u32), at: i64, own: impl Fn(usize) -> bool) -> Health {
         const AFTER: i64 = 2_000_000;
         let Some(list) = self.events.get(&target) else {
             return Health::TooQuiet { expected: 0.0 };
@@ -94,7 +101,7 @@ impl TargetHealth {
         // the good ones before it; one stray 5xx among them does not.
         let mut latest = [false; 3];
         for e in list[start..].iter().take_while(|e| e.0 <= at + AFTER) {
-            if e.2 as usize == except {
+            if own(e.2 as usize) {
                 continue;
             }
             latest.rotate_left(1);

@@ -260,7 +260,11 @@ fn flips(
                 ),
             ),
             _ => {
-                let verdict = health.judge(prev_target, now, a);
+                let own = |alb_row: usize| {
+                    join.cf_of(alb_row)
+                        .is_some_and(|c| sessions.of_row[c] as usize == s)
+                };
+                let verdict = health.judge(prev_target, now, own);
                 let text = verdict.describe(&alb.target(prev_alb).unwrap_or_default());
                 let cause = match verdict {
                     Health::Serving { .. } => Cause::CookieNotForwarded,
