@@ -123,7 +123,11 @@ fn parse_w3c_line(
     let mut cells: CfCells<'_> = [None; CF_FIELD_COUNT];
     let mut n = 0;
     let mut extra_nonempty = false;
-    for cell in line.split(|&b| b == b'\t') {
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\t', line).chain(std::iter::once(line.len()));
+    for end in ends {
+        let cell = &line[start..end];
+        start = end + 1;
         match layout.columns.get(n) {
             Some(Some(field)) => cells[*field as usize] = Some(cell),
             Some(None) => {}

@@ -43,7 +43,14 @@ fn trim(mut b: &[u8]) -> &[u8] {
 /// Iterates the `name=value` pairs of a decoded `Cookie` header. A pair with
 /// no `=` yields an empty value; empty pairs are skipped.
 pub fn pairs(header: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
-    header.split(|&b| b == b';').filter_map(|pair| {
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b';', header).chain(std::iter::once(header.len()));
+    let pieces = ends.map(move |end| {
+        let piece = &header[start..end];
+        start = end + 1;
+        piece
+    });
+    pieces.filter_map(|pair| {
         let pair = trim(pair);
         if pair.is_empty() {
             return None;

@@ -30,20 +30,31 @@ pub fn percent_decode(value: &[u8]) -> Cow<'_, [u8]> {
         return Cow::Borrowed(value);
     };
     let mut out = Vec::with_capacity(value.len());
-    out.extend_from_slice(&value[..first]);
-    let mut i = first;
-    while i < value.len() {
-        let b = value[i];
-        if b == b'%' && i + 2 < value.len() {
-            if let (Some(h), Some(l)) = (hex_value(value[i + 1]), hex_value(value[i + 2])) {
-                out.push(h << 4 | l);
-                i += 3;
-                continue;
+    // Copy the spans between escapes whole: most bytes need no decoding.
+    let mut copied = 0;
+    let mut at = first;
+    loop {
+        out.extend_from_slice(&value[copied..at]);
+        let escape = value.get(at + 1..at + 3).and_then(|h| {
+            let (hi, lo) = (hex_value(h[0])?, hex_value(h[1])?);
+            Some(hi << 4 | lo)
+        });
+        match escape {
+            Some(b) => {
+                out.push(b);
+                copied = at + 3;
+            }
+            None => {
+                out.push(b'%');
+                copied = at + 1;
             }
         }
-        out.push(b);
-        i += 1;
+        match memchr::memchr(b'%', &value[copied..]) {
+            Some(next) => at = copied + next,
+            None => break,
+        }
     }
+    out.extend_from_slice(&value[copied..]);
     Cow::Owned(out)
 }
 

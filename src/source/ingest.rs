@@ -12,6 +12,7 @@ use crate::parse::{Family, LineStats, ParseOptions, Reject, alb, cloudfront};
 use crate::table::alb::AlbTable;
 use crate::table::cloudfront::CfTable;
 use indicatif::ProgressBar;
+use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufReader, Read};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -402,7 +403,7 @@ fn read_text(
         _ => None,
     };
 
-    let outputs: Mutex<Vec<(usize, ChunkOut)>> = Mutex::new(Vec::new());
+    let merged = Mutex::new(InOrder::default());
     let in_flight = AtomicUsize::new(0);
     let limit = rayon::current_num_threads() * 2 + 1;
     let parse = &opts.parse;
@@ -427,52 +428,65 @@ fn read_text(
                 }
             }
             in_flight.fetch_add(1, Ordering::AcqRel);
-            let (outputs, in_flight) = (&outputs, &in_flight);
+            let (merged, in_flight) = (&merged, &in_flight);
             scope.spawn(move |_| {
                 let out = parse_chunk(format, chunk, index, parse);
-                outputs
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push((i, out));
-                in_flight.fetch_sub(1, Ordering::AcqRel);
+                let done = merged.lock().unwrap_or_else(|e| e.into_inner()).add(i, out);
+                in_flight.fetch_sub(done, Ordering::AcqRel);
             });
             i += 1;
             next = chunker.next_chunk();
         }
     });
 
-    let mut outputs = outputs.into_inner().unwrap_or_else(|e| e.into_inner());
-    outputs.sort_by_key(|(i, _)| *i);
+    let merged = merged.into_inner().unwrap_or_else(|e| e.into_inner());
     report.text_bytes = chunker.text_bytes;
     if let Some(e) = chunker.error.take() {
         report.problem = Some(corrupt(e, raw_count, chunker.text_bytes));
     }
     let mut stats = std::mem::take(&mut chunker.stats);
-    let table = match format.family() {
-        Family::CloudFront => {
-            let mut table = CfTable::default();
-            for (_, out) in outputs {
-                if let ChunkOut::Cf(t, s) = out {
-                    table.append(t);
-                    stats.merge(s);
-                }
-            }
-            FileTable::Cf(table)
+    let table = match merged.done {
+        Some(ChunkOut::Cf(t, s)) => {
+            stats.merge(s);
+            FileTable::Cf(t)
         }
-        Family::Alb => {
-            let mut table = AlbTable::default();
-            for (_, out) in outputs {
-                if let ChunkOut::Alb(t, s) = out {
-                    table.append(t);
-                    stats.merge(s);
-                }
-            }
-            FileTable::Alb(table)
+        Some(ChunkOut::Alb(t, s)) => {
+            stats.merge(s);
+            FileTable::Alb(t)
         }
+        None => match format.family() {
+            Family::CloudFront => FileTable::Cf(CfTable::default()),
+            Family::Alb => FileTable::Alb(AlbTable::default()),
+        },
     };
     stats.samples.sort_by_key(|s| (s.reason, s.line));
     report.stats = stats;
     table
+}
+
+/// Chunk results merged in chunk order as they arrive, so each chunk's
+/// table is freed as soon as its predecessors are in: memory holds one
+/// file table plus the few chunks in flight, never every chunk at once.
+/// A chunk counts as in flight until it is merged, which bounds the
+/// waiting ones too (rayon runs a thread's own tasks newest first).
+#[derive(Default)]
+struct InOrder {
+    next: usize,
+    waiting: BTreeMap<usize, ChunkOut>,
+    done: Option<ChunkOut>,
+}
+
+impl InOrder {
+    /// Takes chunk `i`'s result; returns how many chunks got merged.
+    fn add(&mut self, i: usize, out: ChunkOut) -> usize {
+        self.waiting.insert(i, out);
+        let before = self.next;
+        while let Some(out) = self.waiting.remove(&self.next) {
+            merge_out(&mut self.done, out);
+            self.next += 1;
+        }
+        self.next - before
+    }
 }
 
 fn corrupt(e: io::Error, raw_count: &AtomicU64, text_offset: u64) -> FileProblem {

@@ -135,6 +135,10 @@ impl AlbTable {
     }
 
     pub fn append(&mut self, other: AlbTable) {
+        if self.is_empty() {
+            *self = other;
+            return;
+        }
         self.source.extend(other.source);
         self.line.extend(other.line);
         self.time_us.extend(other.time_us);
@@ -145,12 +149,20 @@ impl AlbTable {
     }
 
     pub fn heap_bytes(&self) -> usize {
-        let mut n =
-            self.source.capacity() * 4 + self.line.capacity() * 4 + self.time_us.capacity() * 8;
+        self.heap_by_column().iter().map(|(_, n)| n).sum()
+    }
+
+    /// Heap bytes held per column, for the memory figures of the benchmark.
+    pub fn heap_by_column(&self) -> Vec<(&'static str, usize)> {
+        let mut out = vec![
+            ("source", self.source.capacity() * 4),
+            ("line", self.line.capacity() * 4),
+            ("time_us", self.time_us.capacity() * 8),
+        ];
         macro_rules! add_all {
-            ($($c:ident),*) => { $( n += self.$c.heap_bytes(); )* };
+            ($($c:ident),*) => { $( out.push((stringify!($c), self.$c.heap_bytes())); )* };
         }
         alb_columns!(add_all);
-        n
+        out
     }
 }

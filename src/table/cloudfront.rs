@@ -330,6 +330,10 @@ impl CfTable {
 
     /// Appends `other`'s rows (a later chunk) to this table.
     pub fn append(&mut self, other: CfTable) {
+        if self.is_empty() {
+            *self = other;
+            return;
+        }
         self.source.extend(other.source);
         self.line.extend(other.line);
         self.time_ms.extend(other.time_ms);
@@ -384,14 +388,21 @@ impl CfTable {
 
     /// Heap bytes held, for the memory figures of the benchmark.
     pub fn heap_bytes(&self) -> usize {
-        let mut n = self.source.capacity() * 4
-            + self.line.capacity() * 4
-            + self.time_ms.capacity() * 8
-            + self.time_is_ms.capacity()
-            + self.cookie_flags.capacity()
-            + self.request_id.heap_bytes();
+        self.heap_by_column().iter().map(|(_, n)| n).sum()
+    }
+
+    /// Heap bytes held per column, for the memory figures of the benchmark.
+    pub fn heap_by_column(&self) -> Vec<(&'static str, usize)> {
+        let mut out = vec![
+            ("source", self.source.capacity() * 4),
+            ("line", self.line.capacity() * 4),
+            ("time_ms", self.time_ms.capacity() * 8),
+            ("time_is_ms", self.time_is_ms.capacity()),
+            ("cookie_flags", self.cookie_flags.capacity()),
+            ("request_id", self.request_id.heap_bytes()),
+        ];
         macro_rules! cols {
-            ($($c:ident),*) => { $( n += self.$c.heap_bytes(); )* };
+            ($($c:ident),*) => { $( out.push((stringify!($c), self.$c.heap_bytes())); )* };
         }
         cols!(
             edge,
@@ -434,7 +445,7 @@ impl CfTable {
             client_country,
             behavior_path_pattern
         );
-        n
+        out
     }
 }
 

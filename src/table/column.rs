@@ -50,6 +50,13 @@ impl Dict {
         Some(&self.text[self.ends[id - 1]..self.ends[id]])
     }
 
+    /// The stored bytes behind a non-null `id`.
+    #[inline]
+    fn bytes(&self, id: u32) -> &[u8] {
+        let id = id as usize;
+        &self.text.as_bytes()[self.ends[id - 1]..self.ends[id]]
+    }
+
     /// The id of `value`, adding it when new. Bytes that are not UTF-8 are
     /// stored with replacement characters; the lookup key stays the raw bytes.
     pub fn intern(&mut self, value: &[u8]) -> u32 {
@@ -101,12 +108,19 @@ impl Dict {
 pub struct StrColumn {
     pub ids: Vec<u32>,
     pub dict: Dict,
+    /// The last non-null id pushed: runs of one value (method, protocol,
+    /// result type) skip the hash lookup.
+    last: u32,
 }
 
 impl StrColumn {
     pub fn push(&mut self, value: Option<&[u8]>) {
         let id = match value {
-            Some(v) => self.dict.intern(v),
+            Some(v) if self.last != 0 && self.dict.bytes(self.last) == v => self.last,
+            Some(v) => {
+                self.last = self.dict.intern(v);
+                self.last
+            }
             None => 0,
         };
         self.ids.push(id);
@@ -130,6 +144,11 @@ impl StrColumn {
 
     /// Moves `other`'s rows to the end of `self`, re-mapping its ids.
     pub fn append(&mut self, other: StrColumn) {
+        if self.ids.is_empty() && self.dict.is_empty() {
+            *self = other;
+            return;
+        }
+        self.last = 0;
         let remap: Vec<u32> = std::iter::once(0)
             .chain(
                 other
@@ -186,6 +205,10 @@ impl ArenaColumn {
     }
 
     pub fn append(&mut self, other: ArenaColumn) {
+        if self.ends.is_empty() {
+            *self = other;
+            return;
+        }
         let base_row = self.ends.len() as u64;
         let base_text = self.text.len() as u64;
         self.text.push_str(&other.text);
@@ -275,6 +298,10 @@ impl<T: Nullable> NumColumn<T> {
     }
 
     pub fn append(&mut self, other: NumColumn<T>) {
+        if self.len == 0 {
+            *self = other;
+            return;
+        }
         if !other.values.is_empty() {
             self.values.resize(self.len, T::NULL);
             self.values.extend_from_slice(&other.values);
