@@ -96,8 +96,11 @@ fn each_cause_is_told_from_the_evidence() {
     logs.request(790, v, true, d, 200);
     logs.request(1000, v, true, d, 200);
     logs.request(1190, v, true, d, 200);
-    // D's other traffic stops at 10:20; a minute later the viewer moves.
-    expect.insert(logs.request(1260, v, true, a, 200), "target_unhealthy");
+    logs.request(1390, v, true, d, 200);
+    logs.request(1590, v, true, d, 200);
+    // D's answers to everyone else stop at 10:20; ten minutes later, with
+    // A and B still busy, the viewer moves.
+    expect.insert(logs.request(1800, v, true, a, 200), "target_unhealthy");
 
     let dir = std::env::temp_dir().join(format!("stickyaudit-causes-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

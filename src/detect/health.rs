@@ -39,15 +39,25 @@ impl Health {
 /// One ALB answer of a target: (time µs, failed, ALB row).
 type Answer = (i64, bool, u32);
 
-/// Per target, its ALB requests in time order with a failure flag.
+/// Per target, its ALB requests in time order with a failure flag, and
+/// the times of every answer of any target, to know how busy the load
+/// balancer was at a moment.
 pub struct TargetHealth {
     events: FxHashMap<(u32, u32), Vec<Answer>>,
-    rate_per_us: FxHashMap<(u32, u32), f64>,
+    all_times: Vec<i64>,
 }
+
+/// How far back a target's answers are looked at, µs.
+const LOOK_BACK: i64 = 900_000_000;
+/// The window of the good/failed counts quoted in a verdict, µs.
+const RECENT: i64 = 60_000_000;
+/// A little past the moment, so a target failing right then is seen.
+const AFTER: i64 = 2_000_000;
 
 impl TargetHealth {
     pub fn index(alb: &AlbTable) -> TargetHealth {
         let mut events: FxHashMap<(u32, u32), Vec<Answer>> = FxHashMap::default();
+        let mut all_times = Vec::new();
         for r in 0..alb.len() {
             let ip = alb.target_ip.ids[r];
             if ip == 0 {
@@ -59,68 +69,82 @@ impl TargetHealth {
                 .entry(key)
                 .or_default()
                 .push((alb.time_us[r], failed, r as u32));
+            all_times.push(alb.time_us[r]);
         }
-        let mut rate_per_us = FxHashMap::default();
-        for (key, list) in events.iter_mut() {
+        for list in events.values_mut() {
             list.sort_unstable();
-            // A usual rate needs a few answers; fewer leave it unknown (0),
-            // which makes every verdict on that target "too quiet".
-            let span = list.last().map_or(0, |e| e.0) - list.first().map_or(0, |e| e.0);
-            let rate = if list.len() >= 5 && span > 0 {
-                (list.len() - 1) as f64 / span as f64
-            } else {
-                0.0
-            };
-            rate_per_us.insert(*key, rate);
         }
-        TargetHealth {
-            events,
-            rate_per_us,
-        }
+        all_times.sort_unstable();
+        TargetHealth { events, all_times }
     }
 
-    /// Judges `target` just before `at` (µs) by the answers it gave others:
-    /// `own(alb_row)` marks the session's own requests, which are ignored. The window looks back far enough to
-    /// expect a few requests at the target's usual rate (10 s to 15 min) and
-    /// a little past `at`, so a target that fails at that moment is seen.
-    pub fn judge(&self, target: (u32, u32), at: i64, own: impl Fn(usize) -> bool) -> Health {
-        const AFTER: i64 = 2_000_000;
+    /// Judges `target` just before `at` (µs) by the answers it gave others
+    /// (`own(alb_row)` marks the moving session's requests and `own_times`
+    /// holds their times, sorted; both are left out of every count). How
+    /// many answers it should have given comes from the other targets'
+    /// traffic since this target's last answer and its share of all
+    /// traffic, so quiet hours and bursts do not read as an outage, while a
+    /// target that went silent as the others kept serving does.
+    pub fn judge(
+        &self,
+        target: (u32, u32),
+        at: i64,
+        own: impl Fn(usize) -> bool,
+        own_times: &[i64],
+    ) -> Health {
         let Some(list) = self.events.get(&target) else {
             return Health::TooQuiet { expected: 0.0 };
         };
-        let rate = self.rate_per_us.get(&target).copied().unwrap_or(0.0);
-        let back = if rate > 0.0 {
-            (5.0 / rate) as i64
-        } else {
-            i64::MAX
-        }
-        .clamp(10_000_000, 900_000_000);
-        let start = list.partition_point(|e| e.0 < at - back);
-        let (mut ok, mut failed) = (0u32, 0u32);
-        // The latest answers tell a failure that has just begun apart from
-        // the good ones before it; one stray 5xx among them does not.
-        let mut latest = [false; 3];
-        for e in list[start..].iter().take_while(|e| e.0 <= at + AFTER) {
-            if own(e.2 as usize) {
-                continue;
-            }
-            latest.rotate_left(1);
-            latest[2] = e.1;
-            if e.1 {
-                failed += 1;
+        let share = list.len() as f64 / self.all_times.len().max(1) as f64;
+        let to = at + AFTER;
+        // Answers other targets gave other sessions in (from, to].
+        let others_since = |from: i64| {
+            let all = self.all_times.partition_point(|&t| t <= to)
+                - self.all_times.partition_point(|&t| t <= from);
+            let own_in =
+                own_times.partition_point(|&t| t <= to) - own_times.partition_point(|&t| t <= from);
+            all.saturating_sub(own_in)
+        };
+        let expect = |others: usize| {
+            if share < 1.0 {
+                (others as f64 * share / (1.0 - share)) as f32
             } else {
-                ok += 1;
+                0.0
             }
-        }
-        let latest_failing = latest.iter().filter(|&&f| f).count() >= 2;
-        let expected = (rate * (back + AFTER) as f64) as f32;
-        if ok == 0 && failed == 0 {
-            if expected >= 3.0 {
+        };
+        // How likely a target with this share stays silent by chance while
+        // the others give `others` answers; below one in a million it has stopped (the test runs once per flip, so a looser bound turns chance silences into false failovers).
+        let silence_is_chance =
+            |others: usize| (1.0 - share).powi(others.min(1 << 20) as i32) >= 1e-6;
+        let from = at - LOOK_BACK;
+        let start = list.partition_point(|e| e.0 < from);
+        let theirs: Vec<&Answer> = list[start..]
+            .iter()
+            .take_while(|e| e.0 <= to)
+            .filter(|e| !own(e.2 as usize))
+            .collect();
+        let Some(last) = theirs.last() else {
+            let expected = expect(others_since(from));
+            return if expected >= 3.0 {
                 Health::Stopped { expected }
             } else {
                 Health::TooQuiet { expected }
-            }
-        } else if failed >= ok.max(1) || latest_failing {
+            };
+        };
+        // Silent since its last answer while the others kept serving?
+        let others = others_since(last.0);
+        if !silence_is_chance(others) {
+            return Health::Stopped {
+                expected: expect(others),
+            };
+        }
+        let recent = theirs.iter().filter(|e| e.0 >= at - RECENT);
+        let failed = recent.clone().filter(|e| e.1).count() as u32;
+        let ok = recent.count() as u32 - failed;
+        // The latest answers tell a failure that has just begun apart from
+        // the good ones before it; one stray 5xx among them does not.
+        let latest_failing = theirs.iter().rev().take(3).filter(|e| e.1).count() >= 2;
+        if latest_failing {
             Health::Failing { ok, failed }
         } else {
             Health::Serving { ok, failed }

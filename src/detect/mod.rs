@@ -217,6 +217,15 @@ fn flips(
     config: &DetectConfig,
 ) -> Vec<Finding> {
     let mut out: Vec<Finding> = Vec::new();
+    // When the session's own requests reached the ALB, sorted: they are not
+    // evidence of how the targets served everyone else.
+    let mut own_times: Vec<i64> = sessions
+        .rows(s)
+        .iter()
+        .filter_map(|&r| join.alb_of(r as usize))
+        .map(|a| alb.time_us[a])
+        .collect();
+    own_times.sort_unstable();
     // Previous session-bound origin request: (cf row, alb row, target).
     let mut prev: Option<(usize, usize, TargetKey)> = None;
     // The last flip, if it landed on the previous step: (from, cause).
@@ -264,7 +273,7 @@ fn flips(
                     join.cf_of(alb_row)
                         .is_some_and(|c| sessions.of_row[c] as usize == s)
                 };
-                let verdict = health.judge(prev_target, now, own);
+                let verdict = health.judge(prev_target, now, own, &own_times);
                 let text = verdict.describe(&alb.target(prev_alb).unwrap_or_default());
                 let cause = match verdict {
                     Health::Serving { .. } => Cause::CookieNotForwarded,
