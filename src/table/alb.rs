@@ -152,6 +152,17 @@ impl AlbTable {
         self.heap_by_column().iter().map(|(_, n)| n).sum()
     }
 
+    /// Gives back the spare capacity that growth by doubling left behind.
+    pub fn shrink_to_fit(&mut self) {
+        self.source.shrink_to_fit();
+        self.line.shrink_to_fit();
+        self.time_us.shrink_to_fit();
+        macro_rules! shrink_all {
+            ($($c:ident),*) => { $( self.$c.shrink_to_fit(); )* };
+        }
+        alb_columns!(shrink_all);
+    }
+
     /// Heap bytes held per column, for the memory figures of the benchmark.
     pub fn heap_by_column(&self) -> Vec<(&'static str, usize)> {
         let mut out = vec![

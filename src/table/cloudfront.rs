@@ -386,6 +386,61 @@ impl CfTable {
         );
     }
 
+    /// Gives back the spare capacity that growth by doubling left behind
+    /// (up to half of every column once all chunks are in).
+    pub fn shrink_to_fit(&mut self) {
+        self.source.shrink_to_fit();
+        self.line.shrink_to_fit();
+        self.time_ms.shrink_to_fit();
+        self.time_is_ms.shrink_to_fit();
+        self.cookie_flags.shrink_to_fit();
+        self.request_id.shrink_to_fit();
+        macro_rules! cols {
+            ($($c:ident),*) => { $( self.$c.shrink_to_fit(); )* };
+        }
+        cols!(
+            edge,
+            sc_bytes,
+            client_ip,
+            method,
+            cs_host,
+            uri_stem,
+            status,
+            referer,
+            user_agent,
+            uri_query,
+            session_cookie,
+            session_hash,
+            session_value,
+            result_type,
+            host_header,
+            protocol,
+            cs_bytes,
+            time_taken_us,
+            forwarded_for,
+            ssl_protocol,
+            ssl_cipher,
+            response_result_type,
+            protocol_version,
+            fle_status,
+            fle_encrypted_fields,
+            client_port,
+            ttfb_us,
+            detailed_result_type,
+            content_type,
+            content_len,
+            range_start,
+            range_end,
+            distribution_tenant_id,
+            connection_id,
+            origin_fbl_us,
+            origin_lbl_us,
+            asn,
+            client_country,
+            behavior_path_pattern
+        );
+    }
+
     /// Heap bytes held, for the memory figures of the benchmark.
     pub fn heap_bytes(&self) -> usize {
         self.heap_by_column().iter().map(|(_, n)| n).sum()

@@ -97,6 +97,12 @@ impl Dict {
         (1..self.ends.len() as u32).map(move |id| (id, self.get(id).unwrap_or_default()))
     }
 
+    /// Gives back the spare capacity left by growth.
+    pub fn shrink_to_fit(&mut self) {
+        self.text.shrink_to_fit();
+        self.ends.shrink_to_fit();
+    }
+
     /// Bytes held by this dictionary (text, offsets and hash table).
     pub fn heap_bytes(&self) -> usize {
         self.text.capacity() + self.ends.capacity() * 8 + self.table.capacity() * 5
@@ -164,6 +170,12 @@ impl StrColumn {
     pub fn heap_bytes(&self) -> usize {
         self.ids.capacity() * 4 + self.dict.heap_bytes()
     }
+
+    /// Gives back the spare capacity left by growth.
+    pub fn shrink_to_fit(&mut self) {
+        self.ids.shrink_to_fit();
+        self.dict.shrink_to_fit();
+    }
 }
 
 /// Unique strings (request ids, trace roots) in one arena, no dictionary.
@@ -218,6 +230,13 @@ impl ArenaColumn {
 
     pub fn heap_bytes(&self) -> usize {
         self.text.capacity() + self.ends.capacity() * 8 + self.nulls.capacity() * 8
+    }
+
+    /// Gives back the spare capacity left by growth.
+    pub fn shrink_to_fit(&mut self) {
+        self.text.shrink_to_fit();
+        self.ends.shrink_to_fit();
+        self.nulls.shrink_to_fit();
     }
 }
 
@@ -312,6 +331,11 @@ impl<T: Nullable> NumColumn<T> {
 
     pub fn heap_bytes(&self) -> usize {
         self.values.capacity() * std::mem::size_of::<T>()
+    }
+
+    /// Gives back the spare capacity left by growth.
+    pub fn shrink_to_fit(&mut self) {
+        self.values.shrink_to_fit();
     }
 }
 
