@@ -179,64 +179,120 @@ impl StrColumn {
 }
 
 /// Unique strings (request ids, trace roots) in one arena, no dictionary.
+/// Nulls are kept apart from empty strings by a bit per row; a column that
+/// is empty or null on every row so far (an unused trace field) holds no
+/// offsets at all.
 #[derive(Debug, Clone, Default)]
 pub struct ArenaColumn {
+    /// End offset of each row's text. Empty while `text` is empty (every
+    /// row ends at 0); `len` long from the first non-empty value on.
     ends: Vec<u64>,
     text: String,
-    /// Set when at least one row is null; nulls are stored as empty strings.
-    nulls: Vec<u64>,
+    /// Bit `row` set when the row is null; only as long as the last null.
+    null_bits: Vec<u64>,
+    len: usize,
 }
 
 impl ArenaColumn {
     pub fn push(&mut self, value: Option<&[u8]>) {
         match value {
-            Some(v) => match std::str::from_utf8(v) {
-                Ok(s) => self.text.push_str(s),
-                Err(_) => self.text.push_str(&String::from_utf8_lossy(v)),
-            },
-            None => self.nulls.push(self.ends.len() as u64),
+            Some(v) if !v.is_empty() => {
+                if self.text.is_empty() {
+                    self.ends.resize(self.len, 0);
+                }
+                match std::str::from_utf8(v) {
+                    Ok(s) => self.text.push_str(s),
+                    Err(_) => self.text.push_str(&String::from_utf8_lossy(v)),
+                }
+            }
+            Some(_) => {}
+            None => self.set_null(self.len),
         }
-        self.ends.push(self.text.len() as u64);
+        if !self.text.is_empty() {
+            self.ends.push(self.text.len() as u64);
+        }
+        self.len += 1;
+    }
+
+    fn set_null(&mut self, row: usize) {
+        let word = row / 64;
+        if self.null_bits.len() <= word {
+            self.null_bits.resize(word + 1, 0);
+        }
+        self.null_bits[word] |= 1 << (row % 64);
+    }
+
+    fn is_null(&self, row: usize) -> bool {
+        self.null_bits
+            .get(row / 64)
+            .is_some_and(|w| w >> (row % 64) & 1 == 1)
+    }
+
+    fn end(&self, row: usize) -> usize {
+        if self.text.is_empty() {
+            0
+        } else {
+            self.ends[row] as usize
+        }
     }
 
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.len == 0
     }
 
     pub fn get(&self, row: usize) -> Option<&str> {
-        let start = if row == 0 { 0 } else { self.ends[row - 1] } as usize;
-        let end = self.ends[row] as usize;
-        if start == end && self.nulls.binary_search(&(row as u64)).is_ok() {
+        assert!(
+            row < self.len,
+            "row {row} of an arena column of {}",
+            self.len
+        );
+        let start = if row == 0 { 0 } else { self.end(row - 1) };
+        let end = self.end(row);
+        if start == end && self.is_null(row) {
             return None;
         }
         Some(&self.text[start..end])
     }
 
     pub fn append(&mut self, other: ArenaColumn) {
-        if self.ends.is_empty() {
+        if self.len == 0 {
             *self = other;
             return;
         }
-        let base_row = self.ends.len() as u64;
-        let base_text = self.text.len() as u64;
-        self.text.push_str(&other.text);
-        self.ends.extend(other.ends.iter().map(|e| e + base_text));
-        self.nulls.extend(other.nulls.iter().map(|r| r + base_row));
+        for (w, &bits) in other.null_bits.iter().enumerate() {
+            let mut bits = bits;
+            while bits != 0 {
+                self.set_null(self.len + w * 64 + bits.trailing_zeros() as usize);
+                bits &= bits - 1;
+            }
+        }
+        if !other.text.is_empty() {
+            if self.text.is_empty() {
+                self.ends.resize(self.len, 0);
+            }
+            let base = self.text.len() as u64;
+            self.text.push_str(&other.text);
+            self.ends.extend(other.ends.iter().map(|e| e + base));
+        } else if !self.text.is_empty() {
+            let end = self.text.len() as u64;
+            self.ends.extend(std::iter::repeat_n(end, other.len));
+        }
+        self.len += other.len;
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.text.capacity() + self.ends.capacity() * 8 + self.nulls.capacity() * 8
+        self.text.capacity() + self.ends.capacity() * 8 + self.null_bits.capacity() * 8
     }
 
     /// Gives back the spare capacity left by growth.
     pub fn shrink_to_fit(&mut self) {
         self.text.shrink_to_fit();
         self.ends.shrink_to_fit();
-        self.nulls.shrink_to_fit();
+        self.null_bits.shrink_to_fit();
     }
 }
 
@@ -388,6 +444,34 @@ mod tests {
         a.append(b);
         let got: Vec<_> = (0..a.len()).map(|i| a.get(i)).collect();
         assert_eq!(got, vec![Some("id1"), None, Some(""), None, Some("id2")]);
+    }
+
+    #[test]
+    fn arena_of_nulls_and_empties_holds_no_offsets_until_text_arrives() {
+        let mut a = ArenaColumn::default();
+        a.push(None);
+        a.push(Some(b""));
+        assert!(a.ends.is_empty() && a.text.is_empty());
+        let mut b = ArenaColumn::default();
+        for _ in 0..70 {
+            b.push(None);
+        }
+        b.push(Some(b"x"));
+        let mut c = ArenaColumn::default();
+        c.push(Some(b""));
+        c.push(None);
+        a.append(b);
+        a.append(c);
+        assert_eq!(a.len(), 75);
+        assert_eq!((a.get(0), a.get(1), a.get(72)), (None, Some(""), Some("x")));
+        assert_eq!((a.get(73), a.get(74), a.get(71)), (Some(""), None, None));
+        let mut d = ArenaColumn::default();
+        d.push(Some(b"y"));
+        d.append(a);
+        assert_eq!(
+            (d.get(0), d.get(1), d.get(2), d.get(73)),
+            (Some("y"), None, Some(""), Some("x"))
+        );
     }
 
     #[test]
