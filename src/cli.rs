@@ -163,6 +163,9 @@ pub struct ScanArgs {
     /// Print this session's path as a timeline.
     #[arg(long, value_name = "ID")]
     pub session: Option<String>,
+    /// Print the time each stage took on stderr.
+    #[arg(short, long)]
+    pub verbose: bool,
     /// Which sessions' paths to write to session_paths.csv.
     #[arg(long, value_enum, default_value = "findings")]
     pub paths: crate::report::scan::PathScope,

@@ -132,9 +132,18 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<i32> {
     config.join.trace_field = args.trace_field.clone();
     config.session.idle_gap_us = duration_us(&args.idle_gap, "--idle-gap")?;
     config.detect.stickiness_us = duration_us(&args.stickiness_duration, "--stickiness-duration")?;
+    let started = std::time::Instant::now();
     let (parsed, collected) = load(&args.input)?;
+    let loaded = started.elapsed();
     config.session.hash_key = parse_options(&args.input).hash_key;
-    let result = stickyaudit::scan::run(&parsed, &config);
+    let mut timings = stickyaudit::scan::Timings::default();
+    let result = stickyaudit::scan::run_timed(&parsed, &config, &mut timings);
+    if args.verbose {
+        eprintln!("read+parse: {loaded:.2?}");
+        for (stage, took) in &timings.0 {
+            eprintln!("{stage}: {took:.2?}");
+        }
+    }
     if args.json {
         let summary = serde_json::json!({
             "totals": out::totals(&parsed, &result),

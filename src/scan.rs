@@ -23,27 +23,42 @@ pub struct Scan {
     pub detected: Detected,
 }
 
-pub fn run(parsed: &Parsed, config: &ScanConfig) -> Scan {
-    let (cf, alb) = (&parsed.cloudfront, &parsed.alb);
-    let behaviors = behavior::assign(cf, &config.behavior);
-    let mut join = join::join(cf, alb, &behaviors, &config.join);
-    let sessions = session::build(cf, alb, &join, &config.session);
-    let prior = stickiness_prior(parsed, &behaviors, &join, &sessions);
-    join::rematch_with_prior(cf, alb, &mut join, &prior, &config.join);
-    let sessions = session::build(cf, alb, &join, &config.session);
-    let prior = stickiness_prior(parsed, &behaviors, &join, &sessions);
-    if join::repair_flips(cf, alb, &mut join, &prior, &config.join) > 0 {
-        // Arrival times follow the ALB partners: rebuild the order.
-        let sessions = session::build(cf, alb, &join, &config.session);
-        let detected = detect::detect(cf, alb, &join, &behaviors, &sessions, &config.detect);
-        return Scan {
-            behaviors,
-            join,
-            sessions,
-            detected,
-        };
+/// Wall time of each stage, for `--verbose`.
+#[derive(Debug, Default)]
+pub struct Timings(pub Vec<(&'static str, std::time::Duration)>);
+
+impl Timings {
+    fn lap<T>(&mut self, stage: &'static str, f: impl FnOnce() -> T) -> T {
+        let start = std::time::Instant::now();
+        let out = f();
+        self.0.push((stage, start.elapsed()));
+        out
     }
-    let detected = detect::detect(cf, alb, &join, &behaviors, &sessions, &config.detect);
+}
+
+pub fn run(parsed: &Parsed, config: &ScanConfig) -> Scan {
+    run_timed(parsed, config, &mut Timings::default())
+}
+
+pub fn run_timed(parsed: &Parsed, config: &ScanConfig, t: &mut Timings) -> Scan {
+    let (cf, alb) = (&parsed.cloudfront, &parsed.alb);
+    let behaviors = t.lap("behaviors", || behavior::assign(cf, &config.behavior));
+    let mut join = t.lap("join", || join::join(cf, alb, &behaviors, &config.join));
+    let sessions = t.lap("sessions", || session::build(cf, alb, &join, &config.session));
+    let prior = t.lap("prior", || stickiness_prior(parsed, &behaviors, &join, &sessions));
+    t.lap("rematch", || join::rematch_with_prior(cf, alb, &mut join, &prior, &config.join));
+    let sessions = t.lap("sessions", || session::build(cf, alb, &join, &config.session));
+    let prior = t.lap("prior", || stickiness_prior(parsed, &behaviors, &join, &sessions));
+    let repaired = t.lap("repair", || join::repair_flips(cf, alb, &mut join, &prior, &config.join));
+    // Arrival times follow the ALB partners: a repair changes the order.
+    let sessions = if repaired > 0 {
+        t.lap("sessions", || session::build(cf, alb, &join, &config.session))
+    } else {
+        sessions
+    };
+    let detected = t.lap("detect", || {
+        detect::detect(cf, alb, &join, &behaviors, &sessions, &config.detect)
+    });
     Scan {
         behaviors,
         join,

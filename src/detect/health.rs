@@ -21,13 +21,13 @@ impl Health {
     pub fn describe(&self, target: &str) -> String {
         match self {
             Health::Serving { ok, failed } => format!(
-                "the previous target {target} was still serving ({ok} good, {failed} failed responses around that time), so CloudFront did not forward the cookie"
+                "the previous target {target} was still serving ({ok} good, {failed} failed of its latest answers to others), so CloudFront did not forward the cookie"
             ),
             Health::Stopped { expected } => format!(
                 "the previous target {target} served no request around that time (about {expected:.0} expected): failover"
             ),
             Health::Failing { ok, failed } => format!(
-                "the previous target {target} was failing ({failed} failed, {ok} good responses around that time): failover"
+                "the previous target {target} was failing ({failed} failed, {ok} good of its latest answers to others): failover"
             ),
             Health::TooQuiet { expected } => format!(
                 "the previous target {target} had too little traffic to tell whether it was serving (about {expected:.1} requests expected)"
@@ -43,14 +43,66 @@ type Answer = (i64, bool, u32);
 /// the times of every answer of any target, to know how busy the load
 /// balancer was at a moment.
 pub struct TargetHealth {
-    events: FxHashMap<(u32, u32), Vec<Answer>>,
-    all_times: Vec<i64>,
+    events: FxHashMap<(u32, u32), (Vec<Answer>, Timeline)>,
+    all_times: Timeline,
+}
+
+/// Sorted times with a per-second index: "how many at or before t" costs a
+/// lookup and a search inside one second, not a binary search over hours
+/// of answers (this runs for every flip).
+struct Timeline {
+    times: Vec<i64>,
+    first_sec: i64,
+    /// `starts[k]`: how many times fall before second `first_sec + k`.
+    starts: Vec<u32>,
+}
+
+impl Timeline {
+    fn new(mut times: Vec<i64>) -> Timeline {
+        times.sort_unstable();
+        let sec = |t: i64| t.div_euclid(1_000_000);
+        let (first_sec, last_sec) = match (times.first(), times.last()) {
+            (Some(&a), Some(&b)) => (sec(a), sec(b)),
+            _ => (0, -1),
+        };
+        let mut starts = Vec::with_capacity((last_sec - first_sec + 2).max(0) as usize);
+        let mut i = 0;
+        for s in first_sec..=last_sec + 1 {
+            while i < times.len() && sec(times[i]) < s {
+                i += 1;
+            }
+            starts.push(i as u32);
+        }
+        Timeline {
+            times,
+            first_sec,
+            starts,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.times.len()
+    }
+
+    /// How many times are at or before `t`.
+    fn count_le(&self, t: i64) -> usize {
+        let k = t.div_euclid(1_000_000) - self.first_sec;
+        if k < 0 || self.starts.is_empty() {
+            return 0;
+        }
+        let k = k as usize;
+        if k + 1 >= self.starts.len() {
+            return self.times.len();
+        }
+        let (lo, hi) = (self.starts[k] as usize, self.starts[k + 1] as usize);
+        lo + self.times[lo..hi].partition_point(|&x| x <= t)
+    }
 }
 
 /// How far back a target's answers are looked at, µs.
 const LOOK_BACK: i64 = 900_000_000;
-/// The window of the good/failed counts quoted in a verdict, µs.
-const RECENT: i64 = 60_000_000;
+/// How many of a target's latest answers decide whether it was failing.
+const LATEST: usize = 3;
 /// A little past the moment, so a target failing right then is seen.
 const AFTER: i64 = 2_000_000;
 
@@ -71,11 +123,18 @@ impl TargetHealth {
                 .push((alb.time_us[r], failed, r as u32));
             all_times.push(alb.time_us[r]);
         }
-        for list in events.values_mut() {
-            list.sort_unstable();
+        let events = events
+            .into_iter()
+            .map(|(key, mut list)| {
+                list.sort_unstable();
+                let times = Timeline::new(list.iter().map(|e| e.0).collect());
+                (key, (list, times))
+            })
+            .collect();
+        TargetHealth {
+            events,
+            all_times: Timeline::new(all_times),
         }
-        all_times.sort_unstable();
-        TargetHealth { events, all_times }
     }
 
     /// Judges `target` just before `at` (µs) by the answers it gave others
@@ -92,15 +151,14 @@ impl TargetHealth {
         own: impl Fn(usize) -> bool,
         own_times: &[i64],
     ) -> Health {
-        let Some(list) = self.events.get(&target) else {
+        let Some((list, times)) = self.events.get(&target) else {
             return Health::TooQuiet { expected: 0.0 };
         };
         let share = list.len() as f64 / self.all_times.len().max(1) as f64;
         let to = at + AFTER;
         // Answers other targets gave other sessions in (from, to].
         let others_since = |from: i64| {
-            let all = self.all_times.partition_point(|&t| t <= to)
-                - self.all_times.partition_point(|&t| t <= from);
+            let all = self.all_times.count_le(to) - self.all_times.count_le(from);
             let own_in =
                 own_times.partition_point(|&t| t <= to) - own_times.partition_point(|&t| t <= from);
             all.saturating_sub(own_in)
@@ -113,41 +171,72 @@ impl TargetHealth {
             }
         };
         // How likely a target with this share stays silent by chance while
-        // the others give `others` answers; below one in a million it has stopped (the test runs once per flip, so a looser bound turns chance silences into false failovers).
+        // the others give `others` answers. Below one in a million it has
+        // stopped: the test runs once per flip, so a looser bound turns
+        // chance silences into false failovers.
         let silence_is_chance =
             |others: usize| (1.0 - share).powi(others.min(1 << 20) as i32) >= 1e-6;
         let from = at - LOOK_BACK;
-        let start = list.partition_point(|e| e.0 < from);
-        let theirs: Vec<&Answer> = list[start..]
-            .iter()
-            .take_while(|e| e.0 <= to)
-            .filter(|e| !own(e.2 as usize))
-            .collect();
-        let Some(last) = theirs.last() else {
-            let expected = expect(others_since(from));
-            return if expected >= 3.0 {
-                Health::Stopped { expected }
-            } else {
+        let start = times.count_le(from - 1);
+        let end = times.count_le(to);
+        // Walk back from `at` over answers to other sessions: the latest
+        // ones decide (and are quoted in the verdict).
+        let (mut last, mut latest) = (None, Vec::with_capacity(LATEST));
+        for e in list[start..end].iter().rev().filter(|e| !own(e.2 as usize)) {
+            last.get_or_insert(e.0);
+            latest.push(e.1);
+            if latest.len() == LATEST {
+                break;
+            }
+        }
+        let failed = latest.iter().filter(|&&f| f).count() as u32;
+        let ok = latest.len() as u32 - failed;
+        let Some(last) = last else {
+            let others = others_since(from);
+            let expected = expect(others);
+            return if silence_is_chance(others) {
                 Health::TooQuiet { expected }
+            } else {
+                Health::Stopped { expected }
             };
         };
         // Silent since its last answer while the others kept serving?
-        let others = others_since(last.0);
+        let others = others_since(last);
         if !silence_is_chance(others) {
             return Health::Stopped {
                 expected: expect(others),
             };
         }
-        let recent = theirs.iter().filter(|e| e.0 >= at - RECENT);
-        let failed = recent.clone().filter(|e| e.1).count() as u32;
-        let ok = recent.count() as u32 - failed;
         // The latest answers tell a failure that has just begun apart from
         // the good ones before it; one stray 5xx among them does not.
-        let latest_failing = theirs.iter().rev().take(3).filter(|e| e.1).count() >= 2;
+        let latest_failing = failed >= 2;
         if latest_failing {
             Health::Failing { ok, failed }
         } else {
             Health::Serving { ok, failed }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Timeline;
+
+    #[test]
+    fn timeline_counts_like_a_binary_search() {
+        let times: Vec<i64> = vec![
+            5, 999_999, 1_000_000, 1_000_001, 3_500_000, 3_500_000, 9_000_000,
+        ];
+        let line = Timeline::new(times.clone());
+        for t in [
+            -1, 0, 5, 6, 999_999, 1_000_000, 2_000_000, 3_500_000, 8_999_999, 9_000_000, 20_000_000,
+        ] {
+            assert_eq!(
+                line.count_le(t),
+                times.partition_point(|&x| x <= t),
+                "t = {t}"
+            );
+        }
+        assert_eq!(Timeline::new(Vec::new()).count_le(7), 0);
     }
 }

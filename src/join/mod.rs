@@ -434,7 +434,7 @@ const MIN_SCORE: f32 = -70.0;
 
 /// A block of ALB rows (one method+path, one edge), sorted by time.
 struct Block<'a> {
-    rows: Vec<u32>,
+    rows: &'a [u32],
     feats: &'a [AlbFeat],
 }
 
@@ -556,7 +556,7 @@ fn scored_join(cf: &CfTable, alb: &AlbTable, config: &JoinConfig, j: &mut Join) 
             let mut sorted = albs.clone();
             sorted.sort_by_key(|&r| alb_feats[r as usize].time);
             let block = Block {
-                rows: sorted,
+                rows: &sorted,
                 feats: &alb_feats,
             };
             let mut out = Vec::new();
@@ -671,7 +671,7 @@ pub fn repair_flips(
             continue;
         };
         let block = Block {
-            rows: block.clone(),
+            rows: block,
             feats: &alb_feats,
         };
         let mut best: Option<(f32, usize, Option<usize>)> = None;
@@ -829,10 +829,12 @@ fn match_group(
             .or_default()
             .push(a);
     }
+    for rows in blocks.values_mut() {
+        rows.sort_by_key(|&r| alb_feats[r as usize].time);
+    }
     let blocks: FxHashMap<u32, Block<'_>> = blocks
-        .into_iter()
-        .map(|(edge, mut rows)| {
-            rows.sort_by_key(|&r| alb_feats[r as usize].time);
+        .iter()
+        .map(|(&edge, rows)| {
             (
                 edge,
                 Block {
