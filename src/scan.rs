@@ -44,18 +44,27 @@ pub fn run_timed(parsed: &Parsed, config: &ScanConfig, t: &mut Timings) -> Scan 
     let (cf, alb) = (&parsed.cloudfront, &parsed.alb);
     let behaviors = t.lap("behaviors", || behavior::assign(cf, &config.behavior));
     let mut join = t.lap("join", || join::join(cf, alb, &behaviors, &config.join));
-    let sessions = t.lap("sessions", || session::build(cf, alb, &join, &config.session));
-    let prior = t.lap("prior", || stickiness_prior(parsed, &behaviors, &join, &sessions));
-    t.lap("rematch", || join::rematch_with_prior(cf, alb, &mut join, &prior, &config.join));
-    let sessions = t.lap("sessions", || session::build(cf, alb, &join, &config.session));
-    let prior = t.lap("prior", || stickiness_prior(parsed, &behaviors, &join, &sessions));
-    let repaired = t.lap("repair", || join::repair_flips(cf, alb, &mut join, &prior, &config.join));
-    // Arrival times follow the ALB partners: a repair changes the order.
-    let sessions = if repaired > 0 {
-        t.lap("sessions", || session::build(cf, alb, &join, &config.session))
-    } else {
-        sessions
-    };
+    let sessions = t.lap("sessions", || {
+        session::build(cf, alb, &join, &config.session)
+    });
+    let prior = t.lap("prior", || {
+        stickiness_prior(parsed, &behaviors, &join, &sessions)
+    });
+    t.lap("rematch", || {
+        join::rematch_with_prior(cf, alb, &mut join, &prior, &config.join)
+    });
+    // The rematch moved only ambiguous pairs; the session order before it is
+    // close enough to read each viewer's target from.
+    let prior = t.lap("prior", || {
+        stickiness_prior(parsed, &behaviors, &join, &sessions)
+    });
+    t.lap("repair", || {
+        join::repair_flips(cf, alb, &mut join, &prior, &config.join)
+    });
+    // Arrival times follow the ALB partners: order the sessions again.
+    let sessions = t.lap("sessions", || {
+        session::build(cf, alb, &join, &config.session)
+    });
     let detected = t.lap("detect", || {
         detect::detect(cf, alb, &join, &behaviors, &sessions, &config.detect)
     });
