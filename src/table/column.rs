@@ -299,6 +299,17 @@ impl ArenaColumn {
 /// A number type with a value reserved for null.
 pub trait Nullable: Copy + PartialEq + std::fmt::Debug + Default {
     const NULL: Self;
+
+    /// The value as a `u32` other than `u32::MAX`, for 64-bit types whose
+    /// values mostly fit (byte counts); `None` keeps the column wide.
+    fn narrow(self) -> Option<u32> {
+        None
+    }
+
+    /// The inverse of [`Nullable::narrow`].
+    fn widen(_narrow: u32) -> Self {
+        Self::NULL
+    }
 }
 
 impl Nullable for u16 {
@@ -312,16 +323,34 @@ impl Nullable for i32 {
 }
 impl Nullable for u64 {
     const NULL: Self = u64::MAX;
+    fn narrow(self) -> Option<u32> {
+        u32::try_from(self).ok().filter(|&v| v != NARROW_NULL)
+    }
+    fn widen(narrow: u32) -> Self {
+        narrow.into()
+    }
 }
 impl Nullable for i64 {
     const NULL: Self = i64::MIN;
+    fn narrow(self) -> Option<u32> {
+        u32::try_from(self).ok().filter(|&v| v != NARROW_NULL)
+    }
+    fn widen(narrow: u32) -> Self {
+        narrow.into()
+    }
 }
 
+const NARROW_NULL: u32 = u32::MAX;
+
 /// A nullable number column. Columns that are null on every row so far hold
-/// no storage at all (many CloudFront and ALB fields are rarely set).
+/// no storage at all (many CloudFront and ALB fields are rarely set), and
+/// 64-bit columns are stored in 4 bytes a row until a value needs more.
 #[derive(Debug, Clone)]
 pub struct NumColumn<T: Nullable> {
+    /// Wide storage; when non-empty, `narrow` is empty.
     values: Vec<T>,
+    /// Narrow storage, `NARROW_NULL` for null.
+    narrow: Vec<u32>,
     len: usize,
 }
 
@@ -329,6 +358,7 @@ impl<T: Nullable> Default for NumColumn<T> {
     fn default() -> Self {
         NumColumn {
             values: Vec::new(),
+            narrow: Vec::new(),
             len: 0,
         }
     }
@@ -338,18 +368,43 @@ impl<T: Nullable> NumColumn<T> {
     pub fn push(&mut self, value: Option<T>) {
         match value {
             Some(v) if v != T::NULL => {
-                if self.values.len() < self.len {
-                    self.values.resize(self.len, T::NULL);
+                if self.values.is_empty() {
+                    if let Some(n) = v.narrow() {
+                        self.narrow.resize(self.len, NARROW_NULL);
+                        self.narrow.push(n);
+                        self.len += 1;
+                        return;
+                    }
+                    self.widen_all();
                 }
+                self.values.resize(self.len, T::NULL);
                 self.values.push(v);
             }
             _ => {
                 if !self.values.is_empty() {
                     self.values.push(T::NULL);
+                } else if !self.narrow.is_empty() {
+                    self.narrow.push(NARROW_NULL);
                 }
             }
         }
         self.len += 1;
+    }
+
+    /// Moves narrow storage to wide storage, for a value that needs it.
+    #[cold]
+    fn widen_all(&mut self) {
+        let narrow = std::mem::take(&mut self.narrow);
+        self.values = narrow
+            .into_iter()
+            .map(|n| {
+                if n == NARROW_NULL {
+                    T::NULL
+                } else {
+                    T::widen(n)
+                }
+            })
+            .collect();
     }
 
     pub fn len(&self) -> usize {
@@ -361,6 +416,12 @@ impl<T: Nullable> NumColumn<T> {
     }
 
     pub fn get(&self, row: usize) -> Option<T> {
+        if self.values.is_empty() {
+            return match self.narrow.get(row) {
+                Some(&n) if n != NARROW_NULL => Some(T::widen(n)),
+                _ => None,
+            };
+        }
         match self.values.get(row) {
             Some(&v) if v != T::NULL => Some(v),
             _ => None,
@@ -369,15 +430,30 @@ impl<T: Nullable> NumColumn<T> {
 
     /// True when no row holds a value.
     pub fn all_null(&self) -> bool {
-        self.values.is_empty()
+        self.values.is_empty() && self.narrow.is_empty()
     }
 
-    pub fn append(&mut self, other: NumColumn<T>) {
+    pub fn append(&mut self, mut other: NumColumn<T>) {
         if self.len == 0 {
             *self = other;
             return;
         }
-        if !other.values.is_empty() {
+        if other.all_null() {
+            self.len += other.len;
+            if !self.values.is_empty() {
+                self.values.resize(self.len, T::NULL);
+            } else if !self.narrow.is_empty() {
+                self.narrow.resize(self.len, NARROW_NULL);
+            }
+            return;
+        }
+        if self.values.is_empty() && other.values.is_empty() {
+            self.narrow.resize(self.len, NARROW_NULL);
+            self.narrow.extend_from_slice(&other.narrow);
+            self.narrow.resize(self.len + other.len, NARROW_NULL);
+        } else {
+            self.widen_all_if_narrow();
+            other.widen_all_if_narrow();
             self.values.resize(self.len, T::NULL);
             self.values.extend_from_slice(&other.values);
             self.values.resize(self.len + other.len, T::NULL);
@@ -385,13 +461,20 @@ impl<T: Nullable> NumColumn<T> {
         self.len += other.len;
     }
 
+    fn widen_all_if_narrow(&mut self) {
+        if self.values.is_empty() {
+            self.widen_all();
+        }
+    }
+
     pub fn heap_bytes(&self) -> usize {
-        self.values.capacity() * std::mem::size_of::<T>()
+        self.values.capacity() * std::mem::size_of::<T>() + self.narrow.capacity() * 4
     }
 
     /// Gives back the spare capacity left by growth.
     pub fn shrink_to_fit(&mut self) {
         self.values.shrink_to_fit();
+        self.narrow.shrink_to_fit();
     }
 }
 
@@ -472,6 +555,46 @@ mod tests {
             (d.get(0), d.get(1), d.get(2), d.get(73)),
             (Some("y"), None, Some(""), Some("x"))
         );
+    }
+
+    #[test]
+    fn wide_numbers_stay_narrow_until_a_value_needs_more() {
+        let mut c: NumColumn<u64> = NumColumn::default();
+        c.push(None);
+        c.push(Some(5));
+        assert!(c.values.is_empty());
+        let mut d: NumColumn<u64> = NumColumn::default();
+        d.push(Some(u64::from(u32::MAX)));
+        d.push(None);
+        let mut e: NumColumn<u64> = NumColumn::default();
+        e.push(Some(7));
+        e.push(None);
+        c.append(e);
+        assert!(c.values.is_empty());
+        c.append(d);
+        c.push(Some(1 << 40));
+        let mut f: NumColumn<u64> = NumColumn::default();
+        f.push(Some(9));
+        c.append(f);
+        let got: Vec<_> = (0..c.len()).map(|i| c.get(i)).collect();
+        let max = Some(u64::from(u32::MAX));
+        assert_eq!(
+            got,
+            vec![
+                None,
+                Some(5),
+                Some(7),
+                None,
+                max,
+                None,
+                Some(1 << 40),
+                Some(9)
+            ]
+        );
+        let mut n: NumColumn<i64> = NumColumn::default();
+        n.push(Some(3));
+        n.push(Some(-1));
+        assert_eq!((n.get(0), n.get(1)), (Some(3), Some(-1)));
     }
 
     #[test]
