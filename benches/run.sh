@@ -93,8 +93,12 @@ generate() { # size encoding -> data set directory
 measure() {
     local out
     out=$(mktemp)
-    "$timer" -f '%e %M' -o "$out" "$@" >/dev/null
-    cat "$out"
+    if "$timer" -f '%e %M' -o "$out" "$@" >/dev/null; then
+        tail -1 "$out"
+    else
+        echo "failed: $* ($(head -1 "$out"))" >&2
+        echo "-1 -1" # shows as negative figures in the table
+    fi
     rm -f "$out"
 }
 
