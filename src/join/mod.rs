@@ -338,6 +338,24 @@ fn alb_features(cf: &CfTable, alb: &AlbTable) -> Vec<AlbFeat> {
         .collect()
 }
 
+/// Both tables' features, ALB rows tagged with the edge learnt for their
+/// client IP.
+fn features_with_edges(cf: &CfTable, alb: &AlbTable, j: &Join) -> (Vec<CfFeat>, Vec<AlbFeat>) {
+    let mut alb_feats = alb_features(cf, alb);
+    tag_edges(&mut alb_feats, alb, j);
+    (cf_features(cf), alb_feats)
+}
+
+fn tag_edges(alb_feats: &mut [AlbFeat], alb: &AlbTable, j: &Join) {
+    for (r, f) in alb_feats.iter_mut().enumerate() {
+        f.edge = j
+            .edge_of_ip
+            .get(&alb.client_ip.ids[r])
+            .copied()
+            .unwrap_or(NONE);
+    }
+}
+
 /// Scores a candidate pair; `None` when timing rules it out.
 fn score(c: &CfFeat, a: &AlbFeat, skew: i64) -> Option<(f32, u16)> {
     use evidence::*;
@@ -572,25 +590,8 @@ fn scored_join(cf: &CfTable, alb: &AlbTable, config: &JoinConfig, j: &mut Join) 
             out
         })
         .collect();
-    let mut tally: FxHashMap<u32, FxHashMap<u32, u32>> = FxHashMap::default();
-    for (ip, edge) in votes {
-        *tally.entry(ip).or_default().entry(edge).or_default() += 1;
-    }
-    for (ip, edges) in tally {
-        let total: u32 = edges.values().sum();
-        if let Some((&edge, &n)) = edges.iter().max_by_key(|(_, n)| **n) {
-            if n >= 2 && n * 5 >= total * 4 {
-                j.edge_of_ip.insert(ip, edge);
-            }
-        }
-    }
-    for (r, f) in alb_feats.iter_mut().enumerate() {
-        f.edge = j
-            .edge_of_ip
-            .get(&alb.client_ip.ids[r])
-            .copied()
-            .unwrap_or(NONE);
-    }
+    attribute_ips(votes, j);
+    tag_edges(&mut alb_feats, alb, j);
 
     // Pass 2: score candidates per block and take pairs best-first.
     let cap = config.max_candidates;
@@ -634,15 +635,7 @@ pub fn repair_flips(
     if suspects.is_empty() {
         return 0;
     }
-    let cf_feats = cf_features(cf);
-    let mut alb_feats = alb_features(cf, alb);
-    for (r, f) in alb_feats.iter_mut().enumerate() {
-        f.edge = j
-            .edge_of_ip
-            .get(&alb.client_ip.ids[r])
-            .copied()
-            .unwrap_or(NONE);
-    }
+    let (cf_feats, alb_feats) = features_with_edges(cf, alb, j);
     let mut by_key: FxHashMap<(u32, u32), Vec<u32>> = FxHashMap::default();
     for a in 0..alb.len() {
         let key = (
@@ -722,16 +715,19 @@ pub fn repair_flips(
 /// evidence than the unambiguous pairs of the first pass, so busy paths,
 /// where few pairs are unambiguous, get their IPs attributed too.
 fn learn_edges_from_pairs(cf: &CfTable, alb: &AlbTable, j: &mut Join) {
+    let votes: Vec<(u32, u32)> = (0..cf.len())
+        .filter(|&row| j.confidence[row] >= REMATCH_BELOW)
+        .filter_map(|row| Some((alb.client_ip.ids[j.alb_of(row)?], cf.edge.ids[row])))
+        .collect();
+    attribute_ips(votes, j);
+}
+
+/// Attributes each ALB client IP to the edge most of its `(ip, edge)` votes
+/// name, when there are at least two and 80 % agree.
+fn attribute_ips(votes: Vec<(u32, u32)>, j: &mut Join) {
     let mut tally: FxHashMap<u32, FxHashMap<u32, u32>> = FxHashMap::default();
-    for row in 0..cf.len() {
-        let Some(a) = j.alb_of(row) else { continue };
-        if j.confidence[row] >= REMATCH_BELOW {
-            *tally
-                .entry(alb.client_ip.ids[a])
-                .or_default()
-                .entry(cf.edge.ids[row])
-                .or_default() += 1;
-        }
+    for (ip, edge) in votes {
+        *tally.entry(ip).or_default().entry(edge).or_default() += 1;
     }
     for (ip, edges) in tally {
         let total: u32 = edges.values().sum();
@@ -781,15 +777,7 @@ pub fn rematch_with_prior(
         }
     }
     let groups = group(cf, alb, j);
-    let cf_feats = cf_features(cf);
-    let mut alb_feats = alb_features(cf, alb);
-    for (r, f) in alb_feats.iter_mut().enumerate() {
-        f.edge = j
-            .edge_of_ip
-            .get(&alb.client_ip.ids[r])
-            .copied()
-            .unwrap_or(NONE);
-    }
+    let (cf_feats, alb_feats) = features_with_edges(cf, alb, j);
     let targets: Vec<u64> = (0..alb.len()).map(|r| target_key(alb, r)).collect();
     let links: Vec<(u32, u32, f32, u16)> = groups
         .par_iter()
