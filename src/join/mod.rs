@@ -103,7 +103,7 @@ impl Default for JoinConfig {
     fn default() -> Self {
         JoinConfig {
             trace_field: None,
-            max_candidates: 16,
+            max_candidates: 4,
             skew_us: 50_000,
         }
     }
@@ -447,6 +447,9 @@ fn score(c: &CfFeat, a: &AlbFeat, skew: i64) -> Option<(f32, u16)> {
 /// logs' definitions allow before it is dropped; each 30 ms costs 1 point.
 const TIMING_TOLERANCE: i64 = 2_000_000;
 
+/// ALB records scored per CloudFront record at most, nearest in time first.
+const SCAN_LIMIT: usize = 16;
+
 /// Lowest score a scored pair may have.
 const MIN_SCORE: f32 = -70.0;
 
@@ -458,17 +461,38 @@ struct Block<'a> {
 
 impl Block<'_> {
     /// ALB rows whose time can fall in the window of `c`, at most `cap`.
-    fn window(&self, c: &CfFeat, skew: i64, cap: usize) -> impl Iterator<Item = u32> + '_ {
+    /// Fills `out` with the ALB rows whose time can fall in the window of
+    /// `c`, nearest first to where the partner most likely finished (inside
+    /// the edge's last second), at most `cap`: on a hot path one CloudFront
+    /// record never costs more than `cap` scores.
+    fn nearest(&self, c: &CfFeat, skew: i64, cap: usize, out: &mut Vec<u32>) {
+        out.clear();
         let lo = c.end_lo - c.tau - skew - TIMING_TOLERANCE;
         let hi = c.end_hi + skew + TIMING_TOLERANCE;
-        let start = self
-            .rows
-            .partition_point(|&r| self.feats[r as usize].time < lo);
-        self.rows[start..]
-            .iter()
-            .copied()
-            .take_while(move |&r| self.feats[r as usize].time <= hi)
-            .take(cap)
+        let center = (c.end_lo + c.end_hi) / 2;
+        let time = |r: u32| self.feats[r as usize].time;
+        let split = self.rows.partition_point(|&r| time(r) < center);
+        let (mut left, mut right) = (split, split);
+        while out.len() < cap {
+            let before = (left > 0 && time(self.rows[left - 1]) >= lo).then(|| self.rows[left - 1]);
+            let after =
+                (right < self.rows.len() && time(self.rows[right]) <= hi).then(|| self.rows[right]);
+            match (before, after) {
+                (Some(b), Some(a)) if center - time(b) <= time(a) - center => {
+                    out.push(b);
+                    left -= 1;
+                }
+                (_, Some(a)) => {
+                    out.push(a);
+                    right += 1;
+                }
+                (Some(b), None) => {
+                    out.push(b);
+                    left -= 1;
+                }
+                (None, None) => break,
+            }
+        }
     }
 }
 
@@ -578,9 +602,11 @@ fn scored_join(cf: &CfTable, alb: &AlbTable, config: &JoinConfig, j: &mut Join) 
                 feats: &alb_feats,
             };
             let mut out = Vec::new();
+            let mut near = Vec::new();
             for &c in cfs {
                 let feat = &cf_feats[c as usize];
-                let mut feasible = block.window(feat, skew, 8).filter(|&a| {
+                block.nearest(feat, skew, 8, &mut near);
+                let mut feasible = near.iter().copied().filter(|&a| {
                     score(feat, &alb_feats[a as usize], skew).is_some_and(|(s, _)| s > -2.0)
                 });
                 if let (Some(a), None) = (feasible.next(), feasible.next()) {
@@ -594,14 +620,60 @@ fn scored_join(cf: &CfTable, alb: &AlbTable, config: &JoinConfig, j: &mut Join) 
     tag_edges(&mut alb_feats, alb, j);
 
     // Pass 2: score candidates per block and take pairs best-first.
-    let cap = config.max_candidates;
-    let links: Vec<(u32, u32, f32, u16)> = groups
+    match_all(cf, alb, j, groups, &cf_feats, &alb_feats, config, None);
+}
+
+/// Matches every group: first each (group, edge) part on its own, in
+/// parallel (a hot path is one huge group, and its edges split it), then
+/// what is left of each group, ALB records of unknown edges included.
+#[allow(clippy::too_many_arguments)]
+fn match_all(
+    cf: &CfTable,
+    alb: &AlbTable,
+    j: &mut Join,
+    groups: Groups,
+    cf_feats: &[CfFeat],
+    alb_feats: &[AlbFeat],
+    config: &JoinConfig,
+    prior: Option<(&[u64], &[u64])>,
+) {
+    let (skew, cap) = (config.skew_us, config.max_candidates);
+    let parts: Groups = groups
         .par_iter()
-        .flat_map_iter(|(cfs, albs)| match_group(cfs, albs, &cf_feats, &alb_feats, skew, cap, None))
+        .flat_map_iter(|(cfs, albs)| {
+            let mut by_edge: FxHashMap<u32, (Vec<u32>, Vec<u32>)> = FxHashMap::default();
+            for &a in albs {
+                let edge = alb_feats[a as usize].edge;
+                if edge != NONE {
+                    by_edge.entry(edge).or_default().1.push(a);
+                }
+            }
+            for &c in cfs {
+                if let Some(part) = by_edge.get_mut(&cf_feats[c as usize].edge) {
+                    part.0.push(c);
+                }
+            }
+            by_edge
+                .into_values()
+                .filter(|(c, a)| !c.is_empty() && !a.is_empty())
+        })
         .collect();
-    for (c, a, conf, ev) in links {
-        j.link(c, a, JoinMethod::Scored, conf, ev);
-    }
+    drop(groups);
+    let link_all = |j: &mut Join, groups: &Groups| {
+        let links: Vec<(u32, u32, f32, u16)> = groups
+            .par_iter()
+            .flat_map_iter(|(cfs, albs)| {
+                match_group(cfs, albs, cf_feats, alb_feats, skew, cap, prior)
+            })
+            .collect();
+        for (c, a, conf, ev) in links {
+            j.link(c, a, JoinMethod::Scored, conf, ev);
+        }
+    };
+    link_all(j, &parts);
+    drop(parts);
+    let rest = group(cf, alb, j);
+    link_all(j, &rest);
 }
 
 /// Score a swap may cost and still be made to keep a viewer on its target.
@@ -652,6 +724,7 @@ pub fn repair_flips(
     let skew = config.skew_us;
     let score_of = |c: usize, a: usize| score(&cf_feats[c], &alb_feats[a], skew).map(|(s, _)| s);
     let mut repaired = 0;
+    let mut near = Vec::new();
     for r in suspects {
         let Some(current) = j.alb_of(r) else { continue };
         if targets[current] == expected[r] {
@@ -668,7 +741,8 @@ pub fn repair_flips(
             feats: &alb_feats,
         };
         let mut best: Option<(f32, usize, Option<usize>)> = None;
-        for a2 in block.window(&cf_feats[r], skew, 256) {
+        block.nearest(&cf_feats[r], skew, 64, &mut near);
+        for &a2 in &near {
             let a2 = a2 as usize;
             if a2 == current || targets[a2] != expected[r] {
                 continue;
@@ -741,7 +815,7 @@ fn attribute_ips(votes: Vec<(u32, u32)>, j: &mut Join) {
 
 /// Confidence below which a scored pair is matched again with the
 /// session's stickiness as a tie-breaker.
-pub const REMATCH_BELOW: f32 = 0.99;
+pub const REMATCH_BELOW: f32 = 0.9;
 
 /// Target of an ALB row as one number (`NONE_TARGET` when it has none).
 pub fn target_key(alb: &AlbTable, row: usize) -> u64 {
@@ -779,23 +853,16 @@ pub fn rematch_with_prior(
     let groups = group(cf, alb, j);
     let (cf_feats, alb_feats) = features_with_edges(cf, alb, j);
     let targets: Vec<u64> = (0..alb.len()).map(|r| target_key(alb, r)).collect();
-    let links: Vec<(u32, u32, f32, u16)> = groups
-        .par_iter()
-        .flat_map_iter(|(cfs, albs)| {
-            match_group(
-                cfs,
-                albs,
-                &cf_feats,
-                &alb_feats,
-                config.skew_us,
-                config.max_candidates,
-                Some((prior, &targets)),
-            )
-        })
-        .collect();
-    for (c, a, conf, ev) in links {
-        j.link(c, a, JoinMethod::Scored, conf, ev);
-    }
+    match_all(
+        cf,
+        alb,
+        j,
+        groups,
+        &cf_feats,
+        &alb_feats,
+        config,
+        Some((prior, &targets)),
+    );
 }
 
 fn match_group(
@@ -836,12 +903,14 @@ fn match_group(
     let mut pairs: Vec<(f32, u32, u32, u16)> = Vec::new();
     let mut best_other: FxHashMap<u32, f32> = FxHashMap::default();
     let mut scratch: Vec<(f32, u32, u16)> = Vec::new();
+    let mut near = Vec::new();
     for &c in cfs {
         let feat = &cf_feats[c as usize];
         scratch.clear();
         for edge in [feat.edge, NONE] {
             if let Some(block) = blocks.get(&edge) {
-                for a in block.window(feat, skew, cap * 16) {
+                block.nearest(feat, skew, SCAN_LIMIT, &mut near);
+                for &a in &near {
                     if let Some((mut s, mut ev)) = score(feat, &alb_feats[a as usize], skew) {
                         if let Some((expected, targets)) = prior {
                             let want = expected[c as usize];
@@ -871,7 +940,7 @@ fn match_group(
             }
         }
     }
-    pairs.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
+    pairs.sort_unstable_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
     let mut used_cf: rustc_hash::FxHashSet<u32> = Default::default();
     let mut used_alb: rustc_hash::FxHashSet<u32> = Default::default();
     let mut alb_runner_up: FxHashMap<u32, f32> = FxHashMap::default();
