@@ -183,7 +183,8 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
     echo "- machine: $(nproc) cores, $cpu, $(free -g | awk '/^Mem:/ { print $2 }') GB RAM"
     echo "- command: \`benches/run.sh${args:+ $args}\` (medians of the runs given per row)"
     echo "- data: \`stickyaudit generate --seed 1 --layout single --hot-path --scale-lines 2.4N\` [--plain]"
-    echo "- decompress = \`gzip -dc FILE > /dev/null\` for gzip, \`cat FILE > /dev/null\` (page cache) for plain"
+    echo "- decompression alone: \`gzip -dc FILE > /dev/null\` (gzip data; \`cat FILE > /dev/null\` for plain)"
+    echo "  and flate2 s = benches/gunzip.rs, the MultiGzDecoder (zlib-rs) reader stickyaudit itself uses"
     echo "- load average (1/5/15 min) before each run:"
     sed 's/^/  - /' "$loads"
     echo
