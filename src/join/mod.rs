@@ -554,12 +554,22 @@ type Groups = Vec<(Vec<u32>, Vec<u32>)>;
 
 /// Groups unjoined candidates of both tables by (method, path).
 fn group(cf: &CfTable, alb: &AlbTable, j: &Join) -> Groups {
+    group_where(cf, alb, j, &|_| true)
+}
+
+/// Like [`group`], for the CloudFront rows `keep` accepts.
+fn group_where(
+    cf: &CfTable,
+    alb: &AlbTable,
+    j: &Join,
+    keep: &(dyn Fn(usize) -> bool + Sync),
+) -> Groups {
     let method = translate(&alb.method, &cf.method);
     let path = translate(&alb.path, &cf.uri_stem);
     let mut index: FxHashMap<(u32, u32), u32> = FxHashMap::default();
     let mut groups: Groups = Vec::new();
     for row in 0..cf.len() {
-        if j.reach[row] == Reach::Edge || j.cf_to_alb[row] != NONE {
+        if j.reach[row] == Reach::Edge || j.cf_to_alb[row] != NONE || !keep(row) {
             continue;
         }
         let key = (cf.method.ids[row], cf.uri_stem.ids[row]);
@@ -620,7 +630,17 @@ fn scored_join(cf: &CfTable, alb: &AlbTable, config: &JoinConfig, j: &mut Join) 
     tag_edges(&mut alb_feats, alb, j);
 
     // Pass 2: score candidates per block and take pairs best-first.
-    match_all(cf, alb, j, groups, &cf_feats, &alb_feats, config, None);
+    match_all(
+        cf,
+        alb,
+        j,
+        groups,
+        &cf_feats,
+        &alb_feats,
+        config,
+        None,
+        &|_| true,
+    );
 }
 
 /// Matches every group: first each (group, edge) part on its own, in
@@ -636,6 +656,7 @@ fn match_all(
     alb_feats: &[AlbFeat],
     config: &JoinConfig,
     prior: Option<(&[u64], &[u64])>,
+    keep: &(dyn Fn(usize) -> bool + Sync),
 ) {
     let (skew, cap) = (config.skew_us, config.max_candidates);
     let parts: Groups = groups
@@ -672,7 +693,7 @@ fn match_all(
     };
     link_all(j, &parts);
     drop(parts);
-    let rest = group(cf, alb, j);
+    let rest = group_where(cf, alb, j, keep);
     link_all(j, &rest);
 }
 
@@ -840,8 +861,10 @@ pub fn rematch_with_prior(
     config: &JoinConfig,
 ) {
     learn_edges_from_pairs(cf, alb, j);
+    let mut reopened = vec![false; cf.len()];
     for row in 0..cf.len() {
         if j.method[row] == Some(JoinMethod::Scored) && j.confidence[row] < REMATCH_BELOW {
+            reopened[row] = true;
             let a = j.cf_to_alb[row];
             j.cf_to_alb[row] = NONE;
             j.alb_to_cf[a as usize] = NONE;
@@ -850,7 +873,9 @@ pub fn rematch_with_prior(
             j.evidence[row] = 0;
         }
     }
-    let groups = group(cf, alb, j);
+    // Rows that found no partner in the first pass had their chance.
+    let keep = |row: usize| reopened[row];
+    let groups = group_where(cf, alb, j, &keep);
     let (cf_feats, alb_feats) = features_with_edges(cf, alb, j);
     let targets: Vec<u64> = (0..alb.len()).map(|r| target_key(alb, r)).collect();
     match_all(
@@ -862,6 +887,7 @@ pub fn rematch_with_prior(
         &alb_feats,
         config,
         Some((prior, &targets)),
+        &keep,
     );
 }
 
