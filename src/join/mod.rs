@@ -455,12 +455,19 @@ const MIN_SCORE: f32 = -70.0;
 
 /// A block of ALB rows (one method+path, one edge), sorted by time.
 struct Block<'a> {
-    rows: &'a [u32],
-    feats: &'a [AlbFeat],
+    /// (time, ALB row), sorted: the times sit beside the rows so the
+    /// search reads one contiguous array.
+    rows: &'a [(i64, u32)],
+}
+
+/// ALB rows with their times, sorted by time, ready for a [`Block`].
+fn timed(rows: &[u32], feats: &[AlbFeat]) -> Vec<(i64, u32)> {
+    let mut out: Vec<(i64, u32)> = rows.iter().map(|&r| (feats[r as usize].time, r)).collect();
+    out.sort_unstable();
+    out
 }
 
 impl Block<'_> {
-    /// ALB rows whose time can fall in the window of `c`, at most `cap`.
     /// Fills `out` with the ALB rows whose time can fall in the window of
     /// `c`, nearest first to where the partner most likely finished (inside
     /// the edge's last second), at most `cap`: on a hot path one CloudFront
@@ -470,23 +477,22 @@ impl Block<'_> {
         let lo = c.end_lo - c.tau - skew - TIMING_TOLERANCE;
         let hi = c.end_hi + skew + TIMING_TOLERANCE;
         let center = (c.end_lo + c.end_hi) / 2;
-        let time = |r: u32| self.feats[r as usize].time;
-        let split = self.rows.partition_point(|&r| time(r) < center);
+        let rows = self.rows;
+        let split = rows.partition_point(|&(t, _)| t < center);
         let (mut left, mut right) = (split, split);
         while out.len() < cap {
-            let before = (left > 0 && time(self.rows[left - 1]) >= lo).then(|| self.rows[left - 1]);
-            let after =
-                (right < self.rows.len() && time(self.rows[right]) <= hi).then(|| self.rows[right]);
+            let before = (left > 0 && rows[left - 1].0 >= lo).then(|| rows[left - 1]);
+            let after = (right < rows.len() && rows[right].0 <= hi).then(|| rows[right]);
             match (before, after) {
-                (Some(b), Some(a)) if center - time(b) <= time(a) - center => {
+                (Some((bt, b)), Some((at, _))) if center - bt <= at - center => {
                     out.push(b);
                     left -= 1;
                 }
-                (_, Some(a)) => {
+                (_, Some((_, a))) => {
                     out.push(a);
                     right += 1;
                 }
-                (Some(b), None) => {
+                (Some((_, b)), None) => {
                     out.push(b);
                     left -= 1;
                 }
@@ -605,21 +611,29 @@ fn scored_join(cf: &CfTable, alb: &AlbTable, config: &JoinConfig, j: &mut Join) 
     let votes: Vec<(u32, u32)> = groups
         .par_iter()
         .flat_map_iter(|(cfs, albs)| {
-            let mut sorted = albs.clone();
-            sorted.sort_by_key(|&r| alb_feats[r as usize].time);
-            let block = Block {
-                rows: &sorted,
-                feats: &alb_feats,
-            };
+            let sorted = timed(albs, &alb_feats);
+            let block = Block { rows: &sorted };
             let mut out = Vec::new();
             let mut near = Vec::new();
             for &c in cfs {
                 let feat = &cf_feats[c as usize];
-                block.nearest(feat, skew, 8, &mut near);
-                let mut feasible = near.iter().copied().filter(|&a| {
-                    score(feat, &alb_feats[a as usize], skew).is_some_and(|(s, _)| s > -2.0)
-                });
-                if let (Some(a), None) = (feasible.next(), feasible.next()) {
+                block.nearest(feat, skew, SCAN_LIMIT, &mut near);
+                // A vote needs a clear winner: agreeing evidence beyond the
+                // timing, and no rival within 3 points of it.
+                let (mut best, mut second) = (None::<(f32, u32)>, f32::NEG_INFINITY);
+                for &a in &near {
+                    let Some((s, _)) = score(feat, &alb_feats[a as usize], skew) else {
+                        continue;
+                    };
+                    match best {
+                        Some((b, _)) if s <= b => second = second.max(s),
+                        _ => {
+                            second = best.map_or(second, |(b, _)| second.max(b));
+                            best = Some((s, a));
+                        }
+                    }
+                }
+                if let Some((_, a)) = best.filter(|&(s, _)| s > 0.5 && second < s - 3.0) {
                     out.push((alb.client_ip.ids[a as usize], feat.edge));
                 }
             }
@@ -729,18 +743,21 @@ pub fn repair_flips(
         return 0;
     }
     let (cf_feats, alb_feats) = features_with_edges(cf, alb, j);
-    let mut by_key: FxHashMap<(u32, u32), Vec<u32>> = FxHashMap::default();
+    let mut by_key: FxHashMap<(u32, u32), Vec<(i64, u32)>> = FxHashMap::default();
     for a in 0..alb.len() {
         let key = (
             method[alb.method.ids[a] as usize],
             path[alb.path.ids[a] as usize],
         );
         if key.0 != NONE && key.1 != NONE {
-            by_key.entry(key).or_default().push(a as u32);
+            by_key
+                .entry(key)
+                .or_default()
+                .push((alb_feats[a].time, a as u32));
         }
     }
     for rows in by_key.values_mut() {
-        rows.sort_by_key(|&a| alb_feats[a as usize].time);
+        rows.sort_unstable();
     }
     let skew = config.skew_us;
     let score_of = |c: usize, a: usize| score(&cf_feats[c], &alb_feats[a], skew).map(|(s, _)| s);
@@ -757,10 +774,7 @@ pub fn repair_flips(
         let Some(block) = by_key.get(&(cf.method.ids[r], cf.uri_stem.ids[r])) else {
             continue;
         };
-        let block = Block {
-            rows: block,
-            feats: &alb_feats,
-        };
+        let block = Block { rows: block };
         let mut best: Option<(f32, usize, Option<usize>)> = None;
         block.nearest(&cf_feats[r], skew, 64, &mut near);
         for &a2 in &near {
@@ -903,27 +917,17 @@ fn match_group(
     if albs.is_empty() {
         return Vec::new();
     }
-    let mut blocks: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+    let mut blocks: FxHashMap<u32, Vec<(i64, u32)>> = FxHashMap::default();
     for &a in albs {
-        blocks
-            .entry(alb_feats[a as usize].edge)
-            .or_default()
-            .push(a);
+        let f = &alb_feats[a as usize];
+        blocks.entry(f.edge).or_default().push((f.time, a));
     }
     for rows in blocks.values_mut() {
-        rows.sort_by_key(|&r| alb_feats[r as usize].time);
+        rows.sort_unstable();
     }
     let blocks: FxHashMap<u32, Block<'_>> = blocks
         .iter()
-        .map(|(&edge, rows)| {
-            (
-                edge,
-                Block {
-                    rows,
-                    feats: alb_feats,
-                },
-            )
-        })
+        .map(|(&edge, rows)| (edge, Block { rows }))
         .collect();
     // (score, cf, alb, evidence)
     let mut pairs: Vec<(f32, u32, u32, u16)> = Vec::new();
