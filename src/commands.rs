@@ -53,7 +53,7 @@ fn progress_bar(quiet: bool, inputs: &[Input]) -> ProgressBar {
     let bar = ProgressBar::new(total);
     bar.set_style(
         ProgressStyle::with_template(
-            "{spinner} {bytes}/{total_bytes} {bytes_per_sec} {wide_bar} {eta}",
+            "{spinner} {msg} {bytes}/{total_bytes} {bytes_per_sec} {wide_bar} {eta}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );

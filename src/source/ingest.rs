@@ -130,10 +130,18 @@ impl<R: Read> Read for CountingReader<R> {
 /// reports; this never fails as a whole.
 pub fn ingest(inputs: &[Input], opts: &IngestOptions, progress: &ProgressBar) -> Parsed {
     use rayon::prelude::*;
+    let done = AtomicUsize::new(0);
+    let total = inputs.len();
+    progress.set_message(format!("0/{total} files"));
     let results: Vec<(FileReport, FileTable)> = inputs
         .par_iter()
         .enumerate()
-        .map(|(i, input)| ingest_file(i as u32, input, opts, progress))
+        .map(|(i, input)| {
+            let out = ingest_file(i as u32, input, opts, progress);
+            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+            progress.set_message(format!("{n}/{total} files"));
+            out
+        })
         .collect();
     let mut parsed = Parsed {
         sources: inputs.iter().map(|i| i.name.clone()).collect(),
