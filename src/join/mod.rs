@@ -141,6 +141,16 @@ impl Join {
         self.cf_to_alb.iter().filter(|&&a| a != NONE).count()
     }
 
+    fn unlink(&mut self, cf_row: usize) {
+        if let Some(a) = self.alb_of(cf_row) {
+            self.alb_to_cf[a] = NONE;
+        }
+        self.cf_to_alb[cf_row] = NONE;
+        self.method[cf_row] = None;
+        self.confidence[cf_row] = 0.0;
+        self.evidence[cf_row] = 0;
+    }
+
     fn link(&mut self, cf: u32, alb: u32, method: JoinMethod, confidence: f32, evidence: u16) {
         self.cf_to_alb[cf as usize] = alb;
         self.alb_to_cf[alb as usize] = cf;
@@ -875,17 +885,11 @@ pub fn rematch_with_prior(
     config: &JoinConfig,
 ) {
     learn_edges_from_pairs(cf, alb, j);
-    let mut reopened = vec![false; cf.len()];
-    for row in 0..cf.len() {
-        if j.method[row] == Some(JoinMethod::Scored) && j.confidence[row] < REMATCH_BELOW {
-            reopened[row] = true;
-            let a = j.cf_to_alb[row];
-            j.cf_to_alb[row] = NONE;
-            j.alb_to_cf[a as usize] = NONE;
-            j.method[row] = None;
-            j.confidence[row] = 0.0;
-            j.evidence[row] = 0;
-        }
+    let reopened: Vec<bool> = (0..cf.len())
+        .map(|row| j.method[row] == Some(JoinMethod::Scored) && j.confidence[row] < REMATCH_BELOW)
+        .collect();
+    for (row, _) in reopened.iter().enumerate().filter(|(_, open)| **open) {
+        j.unlink(row);
     }
     // Rows that found no partner in the first pass had their chance.
     let keep = |row: usize| reopened[row];
