@@ -109,6 +109,54 @@ impl CfField {
     }
 }
 
+/// Calls `$m!` with the list of every column that has `append`,
+/// `shrink_to_fit` and `heap_bytes` (the ones outside it are plain vectors).
+macro_rules! cf_columns {
+    ($m:ident) => {
+        $m!(
+            edge,
+            sc_bytes,
+            client_ip,
+            method,
+            cs_host,
+            uri_stem,
+            status,
+            referer,
+            user_agent,
+            uri_query,
+            session_cookie,
+            session_hash,
+            session_value,
+            result_type,
+            host_header,
+            protocol,
+            cs_bytes,
+            time_taken_us,
+            forwarded_for,
+            ssl_protocol,
+            ssl_cipher,
+            response_result_type,
+            protocol_version,
+            fle_status,
+            fle_encrypted_fields,
+            client_port,
+            ttfb_us,
+            detailed_result_type,
+            content_type,
+            content_len,
+            range_start,
+            range_end,
+            distribution_tenant_id,
+            connection_id,
+            origin_fbl_us,
+            origin_lbl_us,
+            asn,
+            client_country,
+            behavior_path_pattern
+        )
+    };
+}
+
 /// Raw cells of one record, indexed by `CfField as usize`.
 pub type CfCells<'a> = [Option<&'a [u8]>; CF_FIELD_COUNT];
 
@@ -340,50 +388,10 @@ impl CfTable {
         self.time_is_ms.extend(other.time_is_ms);
         self.cookie_flags.extend(other.cookie_flags);
         self.request_id.append(other.request_id);
-        macro_rules! cols {
+        macro_rules! append_all {
             ($($c:ident),*) => { $( self.$c.append(other.$c); )* };
         }
-        cols!(
-            edge,
-            sc_bytes,
-            client_ip,
-            method,
-            cs_host,
-            uri_stem,
-            status,
-            referer,
-            user_agent,
-            uri_query,
-            session_cookie,
-            session_hash,
-            session_value,
-            result_type,
-            host_header,
-            protocol,
-            cs_bytes,
-            time_taken_us,
-            forwarded_for,
-            ssl_protocol,
-            ssl_cipher,
-            response_result_type,
-            protocol_version,
-            fle_status,
-            fle_encrypted_fields,
-            client_port,
-            ttfb_us,
-            detailed_result_type,
-            content_type,
-            content_len,
-            range_start,
-            range_end,
-            distribution_tenant_id,
-            connection_id,
-            origin_fbl_us,
-            origin_lbl_us,
-            asn,
-            client_country,
-            behavior_path_pattern
-        );
+        cf_columns!(append_all);
     }
 
     /// Gives back the spare capacity that growth by doubling left behind
@@ -395,50 +403,10 @@ impl CfTable {
         self.time_is_ms.shrink_to_fit();
         self.cookie_flags.shrink_to_fit();
         self.request_id.shrink_to_fit();
-        macro_rules! cols {
+        macro_rules! shrink_all {
             ($($c:ident),*) => { $( self.$c.shrink_to_fit(); )* };
         }
-        cols!(
-            edge,
-            sc_bytes,
-            client_ip,
-            method,
-            cs_host,
-            uri_stem,
-            status,
-            referer,
-            user_agent,
-            uri_query,
-            session_cookie,
-            session_hash,
-            session_value,
-            result_type,
-            host_header,
-            protocol,
-            cs_bytes,
-            time_taken_us,
-            forwarded_for,
-            ssl_protocol,
-            ssl_cipher,
-            response_result_type,
-            protocol_version,
-            fle_status,
-            fle_encrypted_fields,
-            client_port,
-            ttfb_us,
-            detailed_result_type,
-            content_type,
-            content_len,
-            range_start,
-            range_end,
-            distribution_tenant_id,
-            connection_id,
-            origin_fbl_us,
-            origin_lbl_us,
-            asn,
-            client_country,
-            behavior_path_pattern
-        );
+        cf_columns!(shrink_all);
     }
 
     /// Heap bytes held, for the memory figures of the benchmark.
@@ -456,50 +424,10 @@ impl CfTable {
             ("cookie_flags", self.cookie_flags.capacity()),
             ("request_id", self.request_id.heap_bytes()),
         ];
-        macro_rules! cols {
+        macro_rules! add_all {
             ($($c:ident),*) => { $( out.push((stringify!($c), self.$c.heap_bytes())); )* };
         }
-        cols!(
-            edge,
-            sc_bytes,
-            client_ip,
-            method,
-            cs_host,
-            uri_stem,
-            status,
-            referer,
-            user_agent,
-            uri_query,
-            session_cookie,
-            session_hash,
-            session_value,
-            result_type,
-            host_header,
-            protocol,
-            cs_bytes,
-            time_taken_us,
-            forwarded_for,
-            ssl_protocol,
-            ssl_cipher,
-            response_result_type,
-            protocol_version,
-            fle_status,
-            fle_encrypted_fields,
-            client_port,
-            ttfb_us,
-            detailed_result_type,
-            content_type,
-            content_len,
-            range_start,
-            range_end,
-            distribution_tenant_id,
-            connection_id,
-            origin_fbl_us,
-            origin_lbl_us,
-            asn,
-            client_country,
-            behavior_path_pattern
-        );
+        cf_columns!(add_all);
         out
     }
 }
