@@ -47,35 +47,49 @@ pub struct TargetHealth {
     all_times: Timeline,
 }
 
-/// Sorted times with a per-second index: "how many at or before t" costs a
-/// lookup and a search inside one second, not a binary search over hours
-/// of answers (this runs for every flip).
+/// Sorted times with a bucket index (one bucket a second, wider when the
+/// logs span more than about six weeks, so a hostile timestamp in year 9999
+/// cannot make the index huge): "how many at or before t" costs a lookup
+/// and a search inside one bucket, not a binary search over hours of
+/// answers (this runs for every flip).
 struct Timeline {
     times: Vec<i64>,
-    first_sec: i64,
-    /// `starts[k]`: how many times fall before second `first_sec + k`.
+    first: i64,
+    width: i64,
+    /// `starts[k]`: how many times fall before bucket `k`.
     starts: Vec<u32>,
 }
+
+/// Buckets an index holds at most.
+const MAX_BUCKETS: i64 = 4_000_000;
 
 impl Timeline {
     fn new(mut times: Vec<i64>) -> Timeline {
         times.sort_unstable();
-        let sec = |t: i64| t.div_euclid(1_000_000);
-        let (first_sec, last_sec) = match (times.first(), times.last()) {
-            (Some(&a), Some(&b)) => (sec(a), sec(b)),
+        let (first, last) = match (times.first(), times.last()) {
+            (Some(&a), Some(&b)) => (a, b),
             _ => (0, -1),
         };
-        let mut starts = Vec::with_capacity((last_sec - first_sec + 2).max(0) as usize);
+        let span = last.saturating_sub(first).max(0);
+        let width = (span / MAX_BUCKETS + 1).max(1_000_000);
+        let buckets = if times.is_empty() {
+            0
+        } else {
+            span / width + 2
+        };
+        let mut starts = Vec::with_capacity(buckets as usize);
         let mut i = 0;
-        for s in first_sec..=last_sec + 1 {
-            while i < times.len() && sec(times[i]) < s {
+        for k in 0..buckets {
+            let bound = first + k * width;
+            while i < times.len() && times[i] < bound {
                 i += 1;
             }
             starts.push(i as u32);
         }
         Timeline {
             times,
-            first_sec,
+            first,
+            width,
             starts,
         }
     }
@@ -86,11 +100,10 @@ impl Timeline {
 
     /// How many times are at or before `t`.
     fn count_le(&self, t: i64) -> usize {
-        let k = t.div_euclid(1_000_000) - self.first_sec;
-        if k < 0 || self.starts.is_empty() {
+        if self.starts.is_empty() || t < self.first {
             return 0;
         }
-        let k = k as usize;
+        let k = (t.saturating_sub(self.first) / self.width) as usize;
         if k + 1 >= self.starts.len() {
             return self.times.len();
         }
@@ -238,5 +251,24 @@ mod tests {
             );
         }
         assert_eq!(Timeline::new(Vec::new()).count_le(7), 0);
+        // A hostile span (1970 to year 9999) keeps the index small.
+        let wide = vec![0, 5_000_000, 253_402_300_799_000_000];
+        let line = Timeline::new(wide.clone());
+        assert!(line.starts.len() <= 4_000_002);
+        for t in [
+            -1,
+            0,
+            4_999_999,
+            5_000_000,
+            1 << 60,
+            253_402_300_799_000_000,
+            i64::MAX,
+        ] {
+            assert_eq!(
+                line.count_le(t),
+                wide.partition_point(|&x| x <= t),
+                "t = {t}"
+            );
+        }
     }
 }

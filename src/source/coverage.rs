@@ -243,24 +243,32 @@ impl fmt::Display for Gap {
 }
 
 /// Merges missing slot starts (sorted, `step` apart when consecutive) into gaps.
-fn merge_slots(family: Family, stream: &str, missing: &[i64], step: i64) -> Vec<Gap> {
-    let mut gaps: Vec<Gap> = Vec::new();
-    for &slot in missing {
-        match gaps.last_mut() {
-            Some(g) if g.end == slot => {
-                g.end += step;
-                g.missing_files += 1;
-            }
-            _ => gaps.push(Gap {
-                family,
-                stream: stream.to_string(),
-                start: slot,
-                end: slot + step,
-                missing_files: 1,
-            }),
+/// Runs of grid slots `lo, lo + step, …` below `hi` that are not in
+/// `present`, as (first slot, how many). Linear in the slots present, so a
+/// hostile file name dated year 9999 cannot make it enumerate millennia.
+fn absent_runs(present: &BTreeSet<i64>, lo: i64, hi: i64, step: i64) -> Vec<(i64, i64)> {
+    let mut runs = Vec::new();
+    let mut next = lo;
+    for &slot in present.range(lo..hi) {
+        if slot > next {
+            runs.push((next, (slot - next) / step));
         }
+        next = next.max(slot.saturating_add(step));
     }
-    gaps
+    if hi > next {
+        runs.push((next, (hi - next + step - 1) / step));
+    }
+    runs
+}
+
+fn gap(family: Family, stream: &str, start: i64, slots: i64, step: i64) -> Gap {
+    Gap {
+        family,
+        stream: stream.to_string(),
+        start,
+        end: start.saturating_add(slots.saturating_mul(step)),
+        missing_files: u32::try_from(slots).unwrap_or(u32::MAX),
+    }
 }
 
 /// Missing ALB intervals per node: five-minute slots between the node's
@@ -280,14 +288,17 @@ fn alb_gaps(names: &[&LogName], window: &Window) -> Vec<Gap> {
         let (Some(&first), Some(&last)) = (ends.first(), ends.last()) else {
             continue;
         };
-        let missing: Vec<i64> = (0..)
-            .map(|i| first + i * ALB_INTERVAL)
-            .take_while(|&e| e <= last)
-            .filter(|e| !ends.contains(e))
-            .map(|e| e - ALB_INTERVAL)
-            .collect();
         let stream = format!("{lb} node {node}");
-        gaps.extend(merge_slots(Family::Alb, &stream, &missing, ALB_INTERVAL));
+        // Slots are interval ends; a missing end `e` leaves `[e - 5m, e)`.
+        for (end, slots) in absent_runs(&ends, first, last + ALB_INTERVAL, ALB_INTERVAL) {
+            gaps.push(gap(
+                Family::Alb,
+                &stream,
+                end - ALB_INTERVAL,
+                slots,
+                ALB_INTERVAL,
+            ));
+        }
     }
     gaps
 }
@@ -311,12 +322,9 @@ fn cloudfront_gaps(names: &[&LogName], window: &Window, now: i64) -> Vec<Gap> {
         };
         let lo = window.since.map_or(first, |s| s.div_euclid(HOUR) * HOUR);
         let hi = window.until.map_or(last + HOUR, |u| u.min(now));
-        let missing: Vec<i64> = (0..)
-            .map(|i| lo + i * HOUR)
-            .take_while(|&h| h < hi)
-            .filter(|h| !hours.contains(h))
-            .collect();
-        gaps.extend(merge_slots(Family::CloudFront, dist, &missing, HOUR));
+        for (hour, slots) in absent_runs(&hours, lo, hi, HOUR) {
+            gaps.push(gap(Family::CloudFront, dist, hour, slots, HOUR));
+        }
     }
     gaps
 }
@@ -338,6 +346,21 @@ mod tests {
     use super::*;
 
     const T10: i64 = 1_796_032_800_000_000; // 2026-11-30T10:00:00Z
+
+    #[test]
+    fn absent_runs_are_linear_in_what_is_present() {
+        let present: BTreeSet<i64> = [0, 10, 20, 50].into_iter().collect();
+        assert_eq!(absent_runs(&present, 0, 60, 10), vec![(30, 2)]);
+        assert_eq!(
+            absent_runs(&present, -20, 75, 10),
+            vec![(-20, 2), (30, 2), (60, 2)]
+        );
+        // A span of millennia is two runs, not billions of slots.
+        let hostile: BTreeSet<i64> = [0, 8_000_000_000_000_000].into_iter().collect();
+        let runs = absent_runs(&hostile, 0, 8_000_000_000_000_001, 300_000_000);
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].0, 300_000_000);
+    }
 
     #[test]
     fn aws_object_names_give_their_spans() {
