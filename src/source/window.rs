@@ -36,7 +36,7 @@ pub fn parse_duration(text: &str) -> Option<i64> {
         }
         let n: i64 = number.parse().ok()?;
         number.clear();
-        total += n * match c {
+        let unit = match c {
             's' => 1,
             'm' => 60,
             'h' => 3600,
@@ -44,6 +44,11 @@ pub fn parse_duration(text: &str) -> Option<i64> {
             'w' => 604_800,
             _ => return None,
         };
+        // Seconds that still fit in µs: larger durations are an error.
+        total = total.checked_add(n.checked_mul(unit)?)?;
+        if total > i64::MAX / 1_000_000 {
+            return None;
+        }
     }
     if !number.is_empty() {
         return None;
@@ -89,6 +94,7 @@ mod tests {
         assert_eq!(parse_duration("2d"), Some(172_800));
         assert_eq!(parse_duration("5"), None);
         assert_eq!(parse_duration("h"), None);
+        assert_eq!(parse_duration("9999999999999999w"), None);
         let now = 1_700_000_000_000_000;
         assert_eq!(parse_time("2h", now).unwrap(), now - 7_200_000_000);
         assert_eq!(
