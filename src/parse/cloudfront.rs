@@ -111,6 +111,21 @@ pub fn trim_truncated(data: &[u8], truncated: bool) -> (&[u8], Option<&[u8]>, u6
     }
 }
 
+/// The field delimiter of a W3C row: a tab, as in legacy logs and v2's
+/// default, or, for a v2 delivery configured with another `fieldDelimiter`
+/// (the row has no tab), the one of space, `,`, `|` or `;` that splits it
+/// into exactly as many cells as the header names. Values are URL-encoded,
+/// so none of these appear inside them.
+fn delimiter_of(line: &[u8], columns: usize) -> u8 {
+    if columns < 2 || memchr::memchr(b'\t', line).is_some() {
+        return b'\t';
+    }
+    [b' ', b',', b'|', b';']
+        .into_iter()
+        .find(|&d| memchr::memchr_iter(d, line).count() + 1 == columns)
+        .unwrap_or(b'\t')
+}
+
 fn parse_w3c_line(
     line: &[u8],
     no: u64,
@@ -124,7 +139,8 @@ fn parse_w3c_line(
     let mut n = 0;
     let mut extra_nonempty = false;
     let mut start = 0;
-    let ends = memchr::memchr_iter(b'\t', line).chain(std::iter::once(line.len()));
+    let delimiter = delimiter_of(line, layout.columns.len());
+    let ends = memchr::memchr_iter(delimiter, line).chain(std::iter::once(line.len()));
     for end in ends {
         let cell = &line[start..end];
         start = end + 1;
@@ -295,6 +311,17 @@ mod tests {
         assert_eq!(t.asn.get(0), Some("16509"));
         assert_eq!(t.session_cookie.get(0), Some("sid"));
         assert_ne!(t.cookie_flags[0] & crate::parse::cookie::sticky::AWSALB, 0);
+    }
+
+    #[test]
+    fn v2_rows_with_another_field_delimiter_parse() {
+        let text = "#Fields: date time x-edge-location asn timestamp(ms) x-host-header cs(Cookie)\n\
+                    2024-11-14 21:34:06 SOF50-P2 16509 1731620046814 d111.cloudfront.net AWSALB=x;%20sid=abc\n\
+                    2024-11-14|21:34:07|SOF50-P2|16509|1731620047814|d111.cloudfront.net|-\n";
+        let (t, s) = run(text);
+        assert_eq!((s.parsed, s.rejected_total()), (2, 0));
+        assert_eq!(t.host_header.get(1), Some("d111.cloudfront.net"));
+        assert_eq!(t.session_cookie.get(0), Some("sid"));
     }
 
     #[test]
