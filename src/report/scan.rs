@@ -64,7 +64,9 @@ pub struct Totals {
 /// Why an ALB record has no CloudFront partner.
 pub fn alb_unmatched_reason(parsed: &Parsed, scan: &Scan, row: usize) -> &'static str {
     let alb = &parsed.alb;
-    let via_cloudfront = scan.join.edge_of_ip.contains_key(&alb.client_ip.ids[row])
+    // Without CloudFront logs no edge IP is known: nothing proves a bypass.
+    let via_cloudfront = parsed.cloudfront.is_empty()
+        || scan.join.edge_of_ip.contains_key(&alb.client_ip.ids[row])
         || alb.user_agent.get(row) == Some("Amazon CloudFront");
     if via_cloudfront {
         "no_cloudfront_record"
@@ -655,6 +657,18 @@ fn pct(part: usize, whole: usize) -> String {
 pub fn summary_text(parsed: &Parsed, scan: &Scan) -> String {
     let t = totals(parsed, scan);
     let mut out = super::health::summary_text(parsed);
+    let missing = match (parsed.cloudfront.is_empty(), parsed.alb.is_empty()) {
+        (false, true) => Some(
+            "no ALB records: joins, target flips and never-delivered cookies need the ALB access logs too",
+        ),
+        (true, false) => {
+            Some("no CloudFront records: sessions and every finding need the CloudFront logs too")
+        }
+        _ => None,
+    };
+    if let Some(note) = missing {
+        let _ = writeln!(out, "note: {note}");
+    }
     let _ = writeln!(
         out,
         "join: {} of {} CloudFront requests that may reach the origin matched an ALB record ({}; {} exact, {} scored){}",
