@@ -72,8 +72,9 @@ pub struct InputArgs {
     /// Keep session cookie values in clear in reports (off: keyed hashes).
     #[arg(long)]
     pub reveal_cookies: bool,
-    /// Key for the hashes that replace cookie values; set it to get the same
-    /// session ids across runs (default: a random key per run).
+    /// Key for the hashes that replace cookie values (default: this
+    /// machine's own random key, kept in ~/.cache/stickyaudit/hash-key, so
+    /// session ids are the same from run to run on one machine).
     #[arg(long, env = "STICKYAUDIT_HASH_KEY", hide_env_values = true)]
     pub hash_key: Option<String>,
     /// Lines longer than this many bytes are rejected as `line_too_long`.

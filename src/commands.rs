@@ -14,21 +14,62 @@ use stickyaudit::source::collect::{Collected, collect};
 use stickyaudit::source::ingest::{IngestOptions, Parsed, ingest};
 use stickyaudit::table::export;
 
+/// Derives the two SipHash keys from a secret text.
+fn key_from_text(text: &str) -> [u64; 2] {
+    let k0 = stickyaudit::parse::cookie::keyed_hash([0x7374_6963, 0x6b79], text.as_bytes());
+    let k1 = stickyaudit::parse::cookie::keyed_hash([0x6175_6469, 0x74], text.as_bytes());
+    [k0, k1]
+}
+
+fn random_text() -> String {
+    let state = std::collections::hash_map::RandomState::new();
+    let mut a = state.build_hasher();
+    a.write_u8(1);
+    let mut b = state.build_hasher();
+    b.write_u8(2);
+    format!("{:016x}{:016x}", a.finish(), b.finish())
+}
+
+/// The machine's own secret for session ids, created on first use in
+/// `~/.cache/stickyaudit/hash-key` (mode 0600): ids are then the same from
+/// run to run on one machine (a scan of S3 and of the same files on disk
+/// agree) and reveal nothing elsewhere.
+fn machine_key_text() -> Option<String> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cache")))?;
+    let path = base.join("stickyaudit").join("hash-key");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let text = text.trim().to_string();
+        return (text.len() >= 16).then_some(text);
+    }
+    std::fs::create_dir_all(path.parent()?).ok()?;
+    let text = random_text();
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    {
+        use std::io::Write;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&tmp).ok()?;
+        file.write_all(text.as_bytes()).ok()?;
+    }
+    // Another run may have won the race: keep whichever key landed first.
+    if std::fs::hard_link(&tmp, &path).is_err() {
+        let _ = std::fs::remove_file(&tmp);
+        return std::fs::read_to_string(&path)
+            .ok()
+            .map(|t| t.trim().to_string());
+    }
+    let _ = std::fs::remove_file(&tmp);
+    Some(text)
+}
+
 fn hash_key(given: Option<&str>) -> [u64; 2] {
     match given {
-        Some(text) => {
-            let k0 = stickyaudit::parse::cookie::keyed_hash([0x7374_6963, 0x6b79], text.as_bytes());
-            let k1 = stickyaudit::parse::cookie::keyed_hash([0x6175_6469, 0x74], text.as_bytes());
-            [k0, k1]
-        }
-        None => {
-            let state = std::collections::hash_map::RandomState::new();
-            let mut a = state.build_hasher();
-            a.write_u8(1);
-            let mut b = state.build_hasher();
-            b.write_u8(2);
-            [a.finish(), b.finish()]
-        }
+        Some(text) => key_from_text(text),
+        None => key_from_text(&machine_key_text().unwrap_or_else(random_text)),
     }
 }
 

@@ -99,7 +99,7 @@ pub fn inspect<'a>(header: &'a [u8], session_names: &[String]) -> CookieFacts<'a
     facts
 }
 
-/// Keyed SipHash of a cookie value: stable within a run, reveals nothing.
+/// Keyed SipHash of a cookie value: stable for one key (per machine by default), reveals nothing.
 pub fn keyed_hash(key: [u64; 2], value: &[u8]) -> u64 {
     #[allow(deprecated)]
     let mut h = std::hash::SipHasher::new_with_keys(key[0], key[1]);

@@ -3,7 +3,8 @@
 //! A viewer is its application session cookie when it sends one, else its
 //! IP address and user agent. Stickiness cookies are never a key: the ALB
 //! rotates their values on every response. Session ids are keyed hashes, so
-//! they are stable within a run and reveal no cookie value.
+//! they are stable for one key (per machine by default) and reveal no
+//! cookie value.
 
 pub mod behavior;
 
